@@ -1,0 +1,39 @@
+# The README's two commands: `make book` (the study) and `make test` (the tests).
+# Both create or reuse .venv and install what they need, so a fresh machine with
+# Python 3.11, pip and make is enough.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= cpu
+BREASTNET_DATA ?=
+RESULTS ?= results
+export BREASTNET_CACHE ?= $(CURDIR)/.cache
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONUNBUFFERED := 1
+
+# Reinstall when pyproject.toml changes.
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: venv book test test-torch clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[book,test,torch]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP)
+
+book: venv
+	$(PY) -m breastnet train --profile $(PROFILE) --variant E-DMTL --out $(RESULTS) $(if $(BREASTNET_DATA),--data $(BREASTNET_DATA),)
+
+# Everything on TensorFlow (the default backend), then the backend-agnostic
+# modules again on PyTorch: the GPU machine has PyTorch and JAX, not TensorFlow.
+test: venv
+	$(PY) -m pytest -q
+	KERAS_BACKEND=torch $(PY) -m pytest -q -m "not tf_only" tests/test_losses.py tests/test_models.py tests/test_training.py
+
+clean:
+	rm -rf _build $(RESULTS)

@@ -1,0 +1,125 @@
+"""Command line: `python -m breastnet {train,sweep,check,patches,summary}`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter
+
+
+def _common(parser):
+    parser.add_argument("--data", default=None,
+                        help="dataset path (BUS-BRA folder, BUSI folder or manifest CSV); "
+                             "default $BREASTNET_DATA, else the synthetic phantoms")
+    parser.add_argument("--profile", default="smoke", help="smoke, cpu or paper (default smoke)")
+    parser.add_argument("--out", default="results", help="results folder (default ./results)")
+    parser.add_argument("--weights", default=None,
+                        help="auto, imagenet, none, or a .weights.h5 file (default: the profile's)")
+    parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
+    parser.add_argument("--folds", type=int, default=None, help="override the profile's folds")
+    parser.add_argument("--repeats", type=int, default=None, help="override the profile's repeats")
+    parser.add_argument("--size", type=int, default=None, help="override the profile's patch size")
+    parser.add_argument("--subset", default=None,
+                        help="BENIGN,MALIGNANT image counts of the limited subset, or 'none' for all")
+    parser.add_argument("--splits", choices=("cv", "official"), default="cv",
+                        help="cv: repeated StratifiedGroupKFold; official: BUS-BRA's k-fold CSV")
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+
+
+def _profile(args):
+    from .profiles import get_profile
+
+    subset = None
+    if args.subset is not None:
+        subset = "none" if args.subset.lower() == "none" else tuple(int(x) for x in args.subset.split(","))
+    profile = get_profile(args.profile, epochs=args.epochs, folds=args.folds, repeats=args.repeats,
+                          size=args.size)
+    if subset == "none":
+        profile = profile.replace(subset=None)
+    elif subset is not None:
+        profile = profile.replace(subset=subset)
+    return profile
+
+
+def _sweep(args, variants, alphas, spectra):
+    from .data import load_dataset
+    from .sweep import run_sweep, summarize
+
+    profile = _profile(args)
+    dataset = load_dataset(args.data)
+    weights = "profile" if args.weights is None else (None if args.weights.lower() == "none" else args.weights)
+    folder, results = run_sweep(dataset, profile, args.out, variants=variants, alphas=alphas,
+                                spectra=spectra, scheme=args.splits, weights=weights,
+                                verbose=0 if args.quiet else 2)
+    print()
+    if dataset.synthetic:
+        print("NOTE: SYNTHETIC phantom data, not patients.")
+    print(summarize(results))
+    print(f"\n{len(results)} result files in {folder}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m breastnet", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="one variant over the profile's folds")
+    _common(train)
+    train.add_argument("--variant", default="E-DMTL", help="DSSL, E-DSSL, DSTL, E-DSTL, DMTL, E-DMTL, "
+                                                         "Inception, ResNet-50, Han2017")
+    train.add_argument("--alpha", type=float, default=None, help="entropy weight (default: the variant's)")
+
+    sweep = sub.add_parser("sweep", help="the profile's grid: Table 1 rows and alpha spectra")
+    _common(sweep)
+    sweep.add_argument("--variants", default=None, help="comma-separated subset of variants")
+    sweep.add_argument("--no-spectra", action="store_true", help="skip the alpha spectra")
+
+    check = sub.add_parser("check", help="read every record and report every problem")
+    check.add_argument("path", nargs="?", default=None, help="dataset path (default $BREASTNET_DATA)")
+    check.add_argument("--multitask", action="store_true", help="BI-RADS problems are fatal")
+
+    patches = sub.add_parser("patches", help="compute and cache OA/HS patches")
+    patches.add_argument("--data", default=None)
+    patches.add_argument("--size", type=int, nargs="+", default=[64])
+    patches.add_argument("--margin", type=float, default=0.1)
+
+    summary = sub.add_parser("summary", help="summary table of a results folder")
+    summary.add_argument("folder")
+
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        alphas = None if args.alpha is None else [args.alpha]
+        return _sweep(args, [args.variant], alphas, spectra=False)
+    if args.command == "sweep":
+        variants = args.variants.split(",") if args.variants else None
+        return _sweep(args, variants, None, spectra=not args.no_spectra)
+    if args.command == "check":
+        from .checks import main_check
+
+        return main_check(args.path, multitask=args.multitask)
+    if args.command == "patches":
+        import time
+
+        from .data import load_dataset
+        from .patches import load_patches
+
+        dataset = load_dataset(args.data)
+        for size in args.size:
+            start = time.perf_counter()
+            ps = load_patches(dataset, size, args.margin)
+            print(f"{dataset.name}: {len(ps.ids)} OA/HS patch pairs at {size} px in "
+                  f"{time.perf_counter() - start:.1f} s (cache key {ps.key})")
+        return 0
+    if args.command == "summary":
+        from .results import load_results
+        from .sweep import summarize
+
+        print(summarize(load_results(args.folder)))
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

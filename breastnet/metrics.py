@@ -1,0 +1,75 @@
+"""Test-set metrics, all from scikit-learn / SciPy.
+
+Classification (positive class = malignant): accuracy, sensitivity (recall of
+malignant), specificity (recall of benign), ROC AUC, balanced accuracy, and
+calibration: Brier score and ECE. ECE uses 10 equal-width bins of the predicted
+probability of malignancy (the binning of scikit-learn's `calibration_curve`
+with strategy="uniform"), weighting each bin's |observed rate - mean
+prediction| by its share of images. Regression of the BI-RADS score: RMSE and
+Pearson's correlation coefficient (the paper's CC).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.stats import pearsonr
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import (accuracy_score, balanced_accuracy_score, brier_score_loss,
+                             recall_score, roc_auc_score, root_mean_squared_error)
+
+ECE_BINS = 10
+METRIC_KEYS = ("accuracy", "sensitivity", "specificity", "auc", "balanced_accuracy",
+               "rmse", "cc", "ece", "brier")
+
+
+def expected_calibration_error(y_true, p_malignant, n_bins: int = ECE_BINS) -> float:
+    """ECE over equal-width bins of the predicted malignancy probability."""
+    y_true = np.asarray(y_true)
+    p = np.asarray(p_malignant, dtype=float)
+    observed, predicted = calibration_curve(y_true, p, n_bins=n_bins, strategy="uniform")
+    # calibration_curve drops empty bins; count images in the kept bins the same way.
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    counts = np.bincount(np.searchsorted(edges[1:-1], p), minlength=n_bins)  # as sklearn bins
+    counts = counts[counts > 0]
+    return float(np.sum(counts / len(p) * np.abs(observed - predicted)))
+
+
+def classification_metrics(y_true, p_malignant, threshold: float = 0.5) -> dict:
+    """Metrics of the primary task.
+
+    Args:
+        y_true: 0 benign / 1 malignant.
+        p_malignant: predicted probability of malignancy.
+        threshold: decision threshold (0.5 = argmax of the 2-way softmax).
+    """
+    y_true = np.asarray(y_true).astype(int)
+    p = np.asarray(p_malignant, dtype=float)
+    y_pred = (p >= threshold).astype(int)
+    both = len(np.unique(y_true)) == 2
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "sensitivity": float(recall_score(y_true, y_pred, pos_label=1, zero_division=np.nan)),
+        "specificity": float(recall_score(y_true, y_pred, pos_label=0, zero_division=np.nan)),
+        "auc": float(roc_auc_score(y_true, p)) if both else math.nan,
+        "balanced_accuracy": float(balanced_accuracy_score(y_true, y_pred)) if both else math.nan,
+        "ece": expected_calibration_error(y_true, p),
+        "brier": float(brier_score_loss(y_true, p, pos_label=1)),
+    }
+
+
+def regression_metrics(z_true, z_pred) -> dict:
+    """RMSE and Pearson CC of the BI-RADS score regression."""
+    z_true = np.asarray(z_true, dtype=float)
+    z_pred = np.asarray(z_pred, dtype=float).reshape(-1)
+    cc = math.nan
+    if np.std(z_true) > 0 and np.std(z_pred) > 0:
+        cc = float(pearsonr(z_true, z_pred).statistic)
+    return {"rmse": float(root_mean_squared_error(z_true, z_pred)), "cc": cc}
+
+
+def prediction_entropy_np(probabilities) -> np.ndarray:
+    """Entropy (nats) per row of a probability matrix, numpy version for reports."""
+    p = np.clip(np.asarray(probabilities, dtype=float), 1e-12, 1.0)
+    return -np.sum(np.asarray(probabilities) * np.log(p), axis=-1)

@@ -1,0 +1,172 @@
+"""The two-stream DenseNet-121 of section 2.1, and the Table 1 baselines.
+
+Each stream is an ImageNet-transferable backbone without its top, global-average
+pooled; streams are concatenated (the "features" layer, whose output is the
+penultimate representation analysed in Fig. 2c); heads are a 2-way softmax
+("malignancy") and, for multi-task variants, one linear unit regressing the
+BI-RADS score ("birads"; the paper gives no activation, and the score lies in
+[0, 1], so a plain linear output trained with MSE is the literal reading).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import keras
+
+from .variants import Variant
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A keras.applications network usable as a stream.
+
+    Args:
+        constructor: keras.applications function.
+        preprocess: its own preprocess_input.
+        min_size: smallest input side keras.applications accepts.
+    """
+
+    constructor: Callable
+    preprocess: Callable
+    min_size: int
+
+
+BACKBONES = {
+    "densenet121": Backbone(keras.applications.DenseNet121,
+                            keras.applications.densenet.preprocess_input, 32),
+    "resnet50": Backbone(keras.applications.ResNet50,
+                         keras.applications.resnet.preprocess_input, 32),
+    "inception_resnet_v2": Backbone(keras.applications.InceptionResNetV2,
+                                    keras.applications.inception_resnet_v2.preprocess_input, 75),
+    "inception_v3": Backbone(keras.applications.InceptionV3,
+                             keras.applications.inception_v3.preprocess_input, 75),
+}
+
+
+#: Backbones whose ImageNet download already failed in this process ("auto" tries once).
+_IMAGENET_UNAVAILABLE: dict[str, str] = {}
+
+
+class WeightsError(ValueError):
+    """A weights file that is missing or does not fit the backbone."""
+
+
+def input_size(variant: Variant, size: int) -> int:
+    """The patch size a variant trains at: the profile's, raised to the backbone's minimum."""
+    return max(int(size), BACKBONES[variant.backbone].min_size)
+
+
+def resolve_weights(weights) -> tuple[str | None, str]:
+    """Turn a weights request into what keras.applications takes, and a description.
+
+    Args:
+        weights: "imagenet", "auto" (ImageNet if it can be loaded, else random init
+            with a loud warning), None / "none" (random init), or a path to a
+            `.weights.h5` / `.h5` file of the backbone without its top.
+
+    Returns:
+        (argument, description): argument is "imagenet", a file path or None.
+    """
+    if weights is None or str(weights).lower() in ("none", "random"):
+        return None, "random init"
+    if str(weights).lower() in ("imagenet", "auto"):
+        return str(weights).lower(), "imagenet"
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise WeightsError(f"weights file {path} does not exist")
+    return str(path), f"file:{path.name}"
+
+
+def build_backbone(variant: Variant, size: int, weights=None, name: str = "oa"):
+    """One stream: backbone without top, global average pooled.
+
+    Built inside its own `keras.name_scope` so that two streams' variables get
+    distinct paths (oa/conv1_conv/kernel, hs/conv1_conv/kernel). Without it the
+    torch backend registers only one backbone's variables and never zeroes the
+    other's gradients.
+
+    Args:
+        variant: gives the backbone key.
+        size: input side in pixels.
+        weights: None, "imagenet" or a file path (see `resolve_weights`).
+        name: stream name, used as scope and model-name prefix.
+
+    Returns:
+        (model, used): the keras Model and a description of the weights loaded.
+    """
+    spec = BACKBONES[variant.backbone]
+    arg, used = resolve_weights(weights)
+    kwargs = dict(include_top=False, input_shape=(size, size, 3), pooling="avg",
+                  name=f"{name}_{variant.backbone}")
+    with keras.name_scope(name):
+        if arg == "auto" and variant.backbone in _IMAGENET_UNAVAILABLE:
+            net, used = spec.constructor(weights=None, **kwargs), "random init (imagenet unavailable)"
+        elif arg == "auto":
+            try:
+                net = spec.constructor(weights="imagenet", **kwargs)
+            except Exception as err:  # no network, no cached file: say so loudly, once
+                _IMAGENET_UNAVAILABLE[variant.backbone] = f"{type(err).__name__}: {err}"
+                warnings.warn(f"ImageNet weights for {variant.backbone} could not be loaded "
+                              f"({type(err).__name__}: {err}); training from RANDOM INIT instead.",
+                              stacklevel=2)
+                net, used = spec.constructor(weights=None, **kwargs), "random init (imagenet unavailable)"
+        elif arg == "imagenet":
+            net = spec.constructor(weights="imagenet", **kwargs)
+        else:
+            net = spec.constructor(weights=None, **kwargs)
+            if arg is not None:
+                load_backbone_weights(net, arg)
+    return net, used
+
+
+def load_backbone_weights(net, path) -> None:
+    """Load a weights file into a backbone, naming the file when it does not fit."""
+    try:
+        net.load_weights(str(path))
+    except Exception as err:
+        raise WeightsError(f"weights file {path} does not fit {net.name}: "
+                           f"{type(err).__name__}: {err}") from None
+
+
+def build_model(variant: Variant, size: int, weights=None):
+    """The Keras model of a variant.
+
+    Args:
+        variant: streams, tasks and backbone (alpha is read from `model.alpha`).
+        size: patch side; raised to the backbone's minimum (`input_size`).
+        weights: see `resolve_weights`.
+
+    Returns:
+        A functional keras.Model with dict inputs {stream: (s, s, 3)} and dict
+        outputs {"malignancy": (2,) softmax, ["birads": (1,)]}. It carries
+        `model.inference` (same layers, also returning "features"),
+        `model.alpha` (a non-trainable variable, the entropy weight read by the loss),
+        and `model.weights_used` (what was loaded).
+    """
+    size = input_size(variant, size)
+    inputs, features, used = {}, [], set()
+    for stream in variant.streams:
+        inputs[stream] = keras.Input((size, size, 3), name=stream)
+        net, what = build_backbone(variant, size, weights, name=stream)
+        used.add(what)
+        features.append(net(inputs[stream]))
+    if len(features) > 1:
+        pooled = keras.layers.Concatenate(name="features")(features)
+    else:
+        pooled = keras.layers.Identity(name="features")(features[0])
+    outputs = {"malignancy": keras.layers.Dense(2, activation="softmax", name="malignancy")(pooled)}
+    if variant.multitask:
+        outputs["birads"] = keras.layers.Dense(1, name="birads")(pooled)
+    model = keras.Model(inputs=inputs, outputs=outputs, name=variant.name.replace("-", "_"))
+    # Same layers, plus the pooled features: one predict pass gives all a result file needs.
+    model.inference = keras.Model(inputs=inputs, outputs={**outputs, "features": pooled},
+                                  name=f"{model.name}_inference")
+    # alpha lives in the model's state so a traced train step reads its current value
+    # on every backend (JAX passes model variables into the jitted step).
+    model.alpha = keras.Variable(float(variant.alpha), trainable=False, name="alpha")
+    model.weights_used = " + ".join(sorted(used))
+    return model

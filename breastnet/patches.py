@@ -1,0 +1,242 @@
+"""OA and HS patches (paper section 2.1), their cache, and augmentation.
+
+OA ("overall appearance"): the rectangle enclosing the lesion, with a margin,
+cropped from the image. HS ("heterogeneity in shapes"): the same rectangle of
+the mask, lesion 255, background 0. Both are resized to the model size.
+
+Patches of a whole dataset are computed once per (dataset content, size, margin)
+and kept as an NPZ (uint8 arrays, no pickled objects) in the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .problems import FATAL, DataError, Problem
+
+PATCH_VERSION = 1
+
+
+@dataclass
+class PatchSet:
+    """Patches of a dataset at one size, aligned with `ids`.
+
+    Attributes:
+        ids: image ids, in dataset order.
+        oa: uint8 (N, size, size) grey OA patches.
+        hs: uint8 (N, size, size) HS masks, 0 or 255.
+        size: patch side in pixels.
+        margin: relative margin around the lesion box.
+        key: content hash the cache file is named by.
+    """
+
+    ids: list[str]
+    oa: np.ndarray
+    hs: np.ndarray
+    size: int
+    margin: float
+    key: str
+
+    def take(self, ids) -> "PatchSet":
+        """The patches of `ids`, in that order."""
+        index = {i: n for n, i in enumerate(self.ids)}
+        rows = np.array([index[i] for i in ids], dtype=np.int64)
+        return PatchSet(list(ids), self.oa[rows], self.hs[rows], self.size, self.margin, self.key)
+
+
+def read_grey(path) -> np.ndarray:
+    """Read an image as 8-bit grey; raise DataError naming the file if it cannot."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError([Problem(FATAL, "image-missing", str(path), "file does not exist")])
+    image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    if image is None or image.size == 0:
+        raise DataError([Problem(FATAL, "image-unreadable", str(path),
+                                 "cannot be decoded as an image (corrupt, truncated or not an image)")])
+    return image
+
+
+def lesion_mask(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Binary lesion mask (uint8 0/255) and its number of separate components.
+
+    Several components: the largest is kept (the checks report how many there were).
+    """
+    binary = (mask > 127).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if count <= 1:
+        return binary * 255, 0
+    largest = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    return (labels == largest).astype(np.uint8) * 255, count - 1
+
+
+def lesion_box(mask: np.ndarray, margin: float = 0.1) -> tuple[int, int, int, int]:
+    """Square-free crop box (x0, y0, x1, y1) around the lesion, clipped to the image.
+
+    Args:
+        mask: uint8 lesion mask (lesion > 0), one component.
+        margin: extra border on every side, as a fraction of the box's width/height.
+    """
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        raise ValueError("mask has no lesion pixel")
+    x0, x1, y0, y1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
+    dx, dy = int(round((x1 - x0) * margin)), int(round((y1 - y0) * margin))
+    h, w = mask.shape
+    return max(0, x0 - dx), max(0, y0 - dy), min(w, x1 + dx), min(h, y1 + dy)
+
+
+def oa_hs_patch(image: np.ndarray, mask: np.ndarray, size: int, margin: float = 0.1):
+    """The OA and HS patches of one image.
+
+    Args:
+        image: uint8 grey image.
+        mask: uint8 mask of the same shape (lesion > 127).
+        size: output side in pixels.
+        margin: see `lesion_box`.
+
+    Returns:
+        (oa, hs): uint8 (size, size) arrays; hs is 0/255.
+    """
+    if image.shape != mask.shape:
+        raise ValueError(f"image {image.shape[::-1]} and mask {mask.shape[::-1]} differ in size (w x h)")
+    lesion, _ = lesion_mask(mask)
+    x0, y0, x1, y1 = lesion_box(lesion, margin)
+    oa = cv2.resize(image[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_AREA)
+    hs = cv2.resize(lesion[y0:y1, x0:x1], (size, size), interpolation=cv2.INTER_NEAREST)
+    return oa, np.where(hs > 127, 255, 0).astype(np.uint8)
+
+
+def _record_patch(record, size, margin):
+    image = read_grey(record.image)
+    if record.mask is None:
+        raise DataError([Problem(FATAL, "mask-missing", record.id, "no mask given")])
+    mask = read_grey(record.mask)
+    try:
+        return oa_hs_patch(image, mask, size, margin)
+    except ValueError as err:
+        raise DataError([Problem(FATAL, "mask-invalid", str(record.mask), str(err))]) from None
+
+
+def dataset_key(dataset, size: int, margin: float) -> str:
+    """Hash of what the patches depend on: file bytes of images and masks, ids, settings."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"v": PATCH_VERSION, "size": size, "margin": margin}).encode())
+    for r in dataset.records:
+        digest.update(r.id.encode())
+        for path in (r.image, r.mask):
+            if path is not None and Path(path).is_file():
+                digest.update(hashlib.sha1(Path(path).read_bytes()).digest())
+            else:
+                digest.update(b"missing")
+    return digest.hexdigest()[:20]
+
+
+def compute_patches(dataset, size: int, margin: float = 0.1, workers: int | None = None, progress=True):
+    """OA/HS patches of every record (no cache). OpenCV releases the GIL, so threads scale.
+
+    Raises:
+        DataError: listing every image or mask that could not be turned into patches.
+    """
+    records = dataset.records
+    oa = np.zeros((len(records), size, size), np.uint8)
+    hs = np.zeros_like(oa)
+    problems = []
+    bar = _progbar(len(records), f"patches {size}px", progress)
+
+    def work(n):
+        try:
+            oa[n], hs[n] = _record_patch(records[n], size, margin)
+        except DataError as err:
+            problems.extend(err.problems)
+
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count()) as pool:
+        for done, _ in enumerate(pool.map(work, range(len(records))), start=1):
+            if bar is not None and (done % 50 == 0 or done == len(records)):
+                bar.update(done)
+    if problems:
+        raise DataError(problems, context=f"patches of {dataset.name}")
+    return oa, hs
+
+
+def load_patches(dataset, size: int, margin: float = 0.1, cache_dir=None, progress=True) -> PatchSet:
+    """Patches of `dataset`, from the cache when present, else computed and cached.
+
+    Args:
+        dataset: a `breastnet.data.Dataset`.
+        size: patch side in pixels.
+        margin: see `lesion_box`.
+        cache_dir: cache folder; default `breastnet.data.default_cache_dir()`.
+        progress: show a progress bar while computing.
+    """
+    from .data import default_cache_dir
+
+    key = dataset_key(dataset, size, margin)
+    folder = Path(cache_dir) if cache_dir else default_cache_dir()
+    path = folder / "patches" / f"{dataset.name}-{size}px-{key}.npz"
+    ids = [r.id for r in dataset.records]
+    if path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                if list(npz["ids"]) == ids:
+                    return PatchSet(ids, npz["oa"], npz["hs"], size, margin, key)
+        except (OSError, ValueError, KeyError):
+            pass  # corrupt or stale cache file: recompute and overwrite
+    oa, hs = compute_patches(dataset, size, margin, progress=progress)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, ids=np.array(ids), oa=oa, hs=hs)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return PatchSet(ids, oa, hs, size, margin, key)
+
+
+def _progbar(total, label, enabled):
+    if not enabled:
+        return None
+    import keras
+
+    print(label)
+    return keras.utils.Progbar(total)
+
+
+# --------------------------------------------------------------------------- augmentation
+
+
+def random_affine(rng: np.random.Generator, size: int, rotation=10.0, shift=0.05, zoom=0.1):
+    """A 2x3 affine matrix: flip, small rotation (degrees), shift and zoom (fractions)."""
+    angle = rng.uniform(-rotation, rotation)
+    scale = 1.0 + rng.uniform(-zoom, zoom)
+    matrix = cv2.getRotationMatrix2D((size / 2, size / 2), angle, scale)
+    matrix[:, 2] += rng.uniform(-shift, shift, 2) * size
+    if rng.uniform() < 0.5:  # horizontal flip: x -> size - x
+        matrix[0] = -matrix[0]
+        matrix[0, 2] += size
+    return matrix
+
+
+def augment_pair(oa: np.ndarray, hs: np.ndarray, rng: np.random.Generator):
+    """Apply one random geometric transform identically to an OA and HS patch."""
+    size = oa.shape[0]
+    matrix = random_affine(rng, size)
+    oa_t = cv2.warpAffine(oa, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    hs_t = cv2.warpAffine(hs, matrix, (size, size), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
+    return oa_t, hs_t
+
+
+def to_model_input(patches: np.ndarray, preprocess) -> np.ndarray:
+    """uint8 grey (N, s, s) -> float32 (N, s, s, 3) through the backbone's preprocess_input."""
+    rgb = np.repeat(patches[..., None].astype(np.float32), 3, axis=-1)
+    return np.asarray(preprocess(rgb), dtype=np.float32)

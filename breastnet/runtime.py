@@ -1,0 +1,111 @@
+"""Seeds, determinism switches and provenance: what a result file records about where it ran."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+
+import keras
+
+_DETERMINISM_ON = False
+
+
+def enable_determinism() -> str:
+    """Turn on the backend's op determinism; return what was done.
+
+    TensorFlow: `tf.config.experimental.enable_op_determinism()` (deterministic
+    kernels; on CPU it mainly pins the order of parallel reductions). JAX on CPU and
+    PyTorch on CPU are deterministic for the ops used here given the seed; PyTorch
+    additionally gets `torch.use_deterministic_algorithms(True)`.
+    """
+    global _DETERMINISM_ON
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf  # backend switch: the only tf.* call, outside model/loss/metrics
+
+        if not _DETERMINISM_ON:
+            tf.config.experimental.enable_op_determinism()
+        done = "tf.config.experimental.enable_op_determinism()"
+    elif backend == "torch":
+        import torch
+
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        done = "torch.use_deterministic_algorithms(True)"
+    else:
+        done = "none needed (JAX is deterministic given the seed on CPU)"
+    _DETERMINISM_ON = True
+    return done
+
+
+def seed_everything(seed: int) -> None:
+    """Python, NumPy and backend seeds, through Keras."""
+    keras.utils.set_random_seed(int(seed))
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def accelerator() -> str:
+    """'cpu', or a short description of the GPU the backend sees."""
+    backend = keras.backend.backend()
+    try:
+        if backend == "torch":
+            import torch
+
+            if torch.cuda.is_available():
+                return torch.cuda.get_device_name(0)
+        elif backend == "jax":
+            import jax
+
+            devices = [d for d in jax.devices() if d.platform != "cpu"]
+            if devices:
+                return devices[0].device_kind
+        elif backend == "tensorflow":
+            import tensorflow as tf
+
+            if tf.config.list_physical_devices("GPU"):
+                return "GPU (TensorFlow)"
+    except Exception:  # provenance must never break a run
+        pass
+    return "cpu"
+
+
+def provenance() -> dict:
+    """Backend, versions, hardware, code version and time of a run."""
+    backend = keras.backend.backend()
+    lib = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}.get(backend, backend)
+    return {
+        "backend": backend,
+        "versions": {
+            "python": platform.python_version(),
+            "keras": keras.__version__,
+            lib: _version(lib),
+            "numpy": _version("numpy"),
+            "scikit-learn": _version("scikit-learn"),
+            "opencv": _version("opencv-python-headless") or _version("opencv-python"),
+            "breastnet": _version("breastnet"),
+        },
+        "hardware": {"machine": platform.machine(), "cpus": os.cpu_count(), "accelerator": accelerator(),
+                     "system": platform.platform()},
+        "git_commit": _git_commit(),
+        "argv": sys.argv[:],
+        "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }

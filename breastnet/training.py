@@ -1,0 +1,306 @@
+"""One cross-validation run: re-initialise, fit, evaluate, describe.
+
+The expensive part of a Keras model on CPU is tracing its train step (about two
+minutes for two DenseNet-121 streams). A `Trainer` therefore compiles one model
+per architecture and, for every run (fold, repeat, alpha), re-initialises it in
+place: weights from a freshly built model under the run's seed, optimizer
+state zeroed, alpha assigned to the variable the loss reads. A re-initialised
+run is the same computation as a run on a newly built model with that seed
+(tests/test_training.py checks it), without a new trace.
+
+Optimiser (section 3): SGD, learning rate 1e-3, momentum 0.9, "decay 1e-6".
+That is the `decay` argument of Keras 1/2 optimizers, which applied
+lr_t = lr / (1 + decay * t) with t the number of *updates* (batches), despite the
+paper's "every epoch". Keras 3 removed `decay`; `InverseTimeDecay(1e-3,
+decay_steps=1, decay_rate=1e-6)` computes exactly that formula.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from keras import ops
+
+from .losses import EntropyRegularizedCrossEntropy
+from .metrics import classification_metrics, prediction_entropy_np, regression_metrics
+from .models import BACKBONES, build_model, input_size
+from .patches import augment_pair, load_patches, to_model_input
+from .problems import WARNING, raise_if_fatal
+from .runtime import enable_determinism, provenance, seed_everything
+from .variants import Variant
+
+LEARNING_RATE = 1e-3
+MOMENTUM = 0.9
+DECAY = 1e-6
+
+
+def paper_optimizer():
+    """SGD(lr 1e-3, momentum 0.9) with the legacy per-update decay of 1e-6 (see module doc)."""
+    schedule = keras.optimizers.schedules.InverseTimeDecay(
+        initial_learning_rate=LEARNING_RATE, decay_steps=1, decay_rate=DECAY)
+    return keras.optimizers.SGD(learning_rate=schedule, momentum=MOMENTUM)
+
+
+def compile_model(model, run_eagerly: bool = False):
+    """Compile with the paper's optimiser and loss (eq. 1 + eq. 3), ready to train.
+
+    The entropy loss reads `model.alpha`, so alpha changes need no recompilation.
+    """
+    losses = {"malignancy": EntropyRegularizedCrossEntropy(alpha=model.alpha)}
+    if "birads" in model.output:
+        losses["birads"] = keras.losses.MeanSquaredError()  # eq. 1, weight 1 like the CE term
+    model.compile(optimizer=paper_optimizer(), loss=losses, run_eagerly=run_eagerly)
+    # Building the optimizer now avoids a second trace on the first step.
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+class PatchStore:
+    """Patches of one dataset by (size, margin), each computed or read once."""
+
+    def __init__(self, dataset, cache_dir=None, progress=True):
+        self.dataset = dataset
+        self.cache_dir = cache_dir
+        self.progress = progress
+        self._sets = {}
+
+    def get(self, size: int, margin: float):
+        key = (int(size), float(margin))
+        if key not in self._sets:
+            self._sets[key] = load_patches(self.dataset, size, margin, self.cache_dir, self.progress)
+        return self._sets[key]
+
+
+class TrainBatches(keras.utils.PyDataset):
+    """Shuffled, augmented training batches; only full batches (no retrace on a short last one).
+
+    Args:
+        streams: {"oa": uint8 (N, s, s), ["hs": ...]}.
+        targets: {"malignancy": (N, 2) one-hot, ["birads": (N, 1)]}.
+        batch_size: images per batch.
+        preprocess: the backbone's preprocess_input.
+        seed: seed of the shuffles and augmentations of this run.
+        augment: apply `augment_pair` (flip, rotation, shift, zoom) identically to OA and HS.
+    """
+
+    def __init__(self, streams, targets, batch_size, preprocess, seed, augment=True):
+        super().__init__()
+        self.streams, self.targets = streams, targets
+        self.n = len(next(iter(targets.values())))
+        self.batch_size = min(batch_size, self.n)
+        self.preprocess, self.augment = preprocess, augment
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(self.n)
+
+    def __len__(self):
+        return self.n // self.batch_size
+
+    def on_epoch_end(self):
+        self.order = self.rng.permutation(self.n)
+
+    def __getitem__(self, index):
+        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        oa = self.streams["oa"][rows]
+        hs = self.streams["hs"][rows] if "hs" in self.streams else np.zeros_like(oa)
+        if self.augment:
+            pairs = [augment_pair(a, h, self.rng) for a, h in zip(oa, hs)]
+            oa, hs = np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
+        x = {"oa": to_model_input(oa, self.preprocess)}
+        if "hs" in self.streams:
+            x["hs"] = to_model_input(hs, self.preprocess)
+        return x, {k: v[rows] for k, v in self.targets.items()}
+
+
+def _pad_rows(n: int, batch: int) -> np.ndarray:
+    """Row indices padding n rows up to a multiple of batch (repeating row 0)."""
+    total = max(batch, int(math.ceil(n / batch)) * batch)
+    return np.concatenate([np.arange(n), np.zeros(total - n, dtype=np.int64)])
+
+
+def _targets(records, variant):
+    y = np.array([r.pathology for r in records])
+    targets = {"malignancy": np.eye(2, dtype=np.float32)[y]}
+    if variant.multitask:
+        targets["birads"] = np.array([[r.birads_score] for r in records], dtype=np.float32)
+    return targets
+
+
+@dataclass
+class _Compiled:
+    model: keras.Model
+    size: int
+    weights: object
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Seconds per epoch: the first one carries the trace, the rest are steady state."""
+
+    def on_train_begin(self, logs=None):
+        self.seconds = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seconds.append(time.perf_counter() - self._start)
+
+
+class Trainer:
+    """Compiles one model per architecture and trains CV runs on it.
+
+    Args:
+        profile: a `breastnet.profiles.Profile`.
+        weights: overrides `profile.weights` ("auto", "imagenet", None or a file).
+        verbose: Keras fit verbosity (0 silent, 1 progress bar, 2 a line per epoch).
+    """
+
+    def __init__(self, profile, weights="profile", verbose=2):
+        self.profile = profile
+        self.weights = profile.weights if weights == "profile" else weights
+        self.verbose = verbose
+        self.compiled_ = {}
+        self.determinism_ = enable_determinism() if profile.deterministic else "off"
+
+    def model_for(self, variant: Variant):
+        """The compiled model of `variant`'s architecture (built and traced once)."""
+        key = (variant.architecture, input_size(variant, self.profile.size), str(self.weights))
+        if key not in self.compiled_:
+            size = input_size(variant, self.profile.size)
+            model = compile_model(build_model(variant, size, self.weights), self.profile.run_eagerly)
+            self.compiled_[key] = _Compiled(model, size, self.weights)
+        return self.compiled_[key]
+
+    def reinitialize(self, compiled: _Compiled, variant: Variant, seed: int) -> str:
+        """Weights of a freshly built model under `seed`, optimizer state zeroed, alpha set."""
+        seed_everything(seed)
+        fresh = build_model(variant, compiled.size, compiled.weights)
+        compiled.model.set_weights(fresh.get_weights())
+        used = fresh.weights_used
+        del fresh
+        gc.collect()
+        for var in compiled.model.optimizer.variables:
+            var.assign(ops.zeros(var.shape, dtype=var.dtype))
+        compiled.model.alpha.assign(float(variant.alpha))
+        return used
+
+    def _inputs(self, patchset, rows, variant, preprocess):
+        x = {"oa": to_model_input(patchset.oa[rows], preprocess)}
+        if "hs" in variant.streams:
+            x["hs"] = to_model_input(patchset.hs[rows], preprocess)
+        return x
+
+    def run(self, dataset, store: PatchStore, split, variant: Variant, seed: int) -> tuple[dict, np.ndarray]:
+        """Train and test one run.
+
+        Args:
+            dataset: the `Dataset` the split indexes.
+            store: its `PatchStore`.
+            split: a `breastnet.splits.Split`.
+            variant: what to train (alpha included).
+            seed: seed of initialisation, shuffling and augmentation.
+
+        Returns:
+            (result, features): the result dict (see `breastnet.results`) and the
+            (n_test, d) penultimate features of the test images.
+        """
+        raise_if_fatal(dataset.problems, needs_birads=variant.multitask, context=dataset.name)
+        t0 = time.perf_counter()
+        compiled = self.model_for(variant)
+        t_compile = time.perf_counter() - t0
+        model, size, profile = compiled.model, compiled.size, self.profile
+        weights_used = self.reinitialize(compiled, variant, seed)
+        t_init = time.perf_counter() - t0 - t_compile
+        preprocess = BACKBONES[variant.backbone].preprocess
+        records = dataset.records
+        main = store.get(size, profile.margin)
+
+        # Training data; Han et al.'s margin augmentation stacks patches cut at several margins.
+        margins = variant.margins or (profile.margin,)
+        train_sets = [store.get(size, m) for m in margins]
+        streams = {s: np.concatenate([getattr(ps, s)[split.train] for ps in train_sets])
+                   for s in variant.streams}
+        train_records = [records[i] for i in split.train] * len(margins)
+        batches = TrainBatches(streams, _targets(train_records, variant), profile.batch_size,
+                               preprocess, seed=seed)
+
+        callbacks, timer = [], EpochTimer()
+        callbacks.append(timer)
+        validation = None
+        if len(split.val):
+            rows = _pad_rows(len(split.val), profile.eval_batch_size)
+            val_records = [records[i] for i in split.val[rows]]
+            # Padding rows weigh 0 and real ones n_padded/n_real: val_loss is the exact mean
+            # over the real images, and every batch has the same shape (no retrace).
+            weight = np.where(np.arange(len(rows)) < len(split.val), len(rows) / len(split.val), 0.0)
+            validation = (self._inputs(main, split.val[rows], variant, preprocess),
+                          _targets(val_records, variant), weight.astype(np.float32))
+            callbacks.append(keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=profile.patience, restore_best_weights=True))
+        history = model.fit(batches, validation_data=validation, epochs=profile.epochs,
+                            validation_batch_size=profile.eval_batch_size,
+                            callbacks=callbacks, verbose=self.verbose)
+        t_fit = time.perf_counter() - t0 - t_compile - t_init
+
+        # Test: one padded predict pass for probabilities, BI-RADS and features.
+        test_rows = _pad_rows(len(split.test), profile.eval_batch_size)
+        out = model.inference.predict(self._inputs(main, split.test[test_rows], variant, preprocess),
+                                      batch_size=profile.eval_batch_size, verbose=0)
+        n = len(split.test)
+        probs = np.asarray(out["malignancy"])[:n]
+        features = np.asarray(out["features"])[:n]
+        test_records = [records[i] for i in split.test]
+        y_true = np.array([r.pathology for r in test_records])
+        metrics = classification_metrics(y_true, probs[:, 1])
+        predictions = {"id": [r.id for r in test_records], "patient": [r.patient for r in test_records],
+                       "y_true": y_true.tolist(), "p_malignant": probs[:, 1].tolist(),
+                       "entropy": prediction_entropy_np(probs).tolist()}
+        if variant.multitask:
+            z_true = np.array([r.birads_score for r in test_records])
+            z_pred = np.asarray(out["birads"])[:n, 0]
+            metrics.update(regression_metrics(z_true, z_pred))
+            predictions.update(birads_true=z_true.tolist(), birads_pred=z_pred.tolist())
+        t_eval = time.perf_counter() - t0 - t_compile - t_init - t_fit
+
+        hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        val_loss = hist.get("val_loss")
+        result = {
+            "run": {"variant": variant.name, "family": family(variant.name), "alpha": float(variant.alpha),
+                    "fold": int(split.fold), "repeat": int(split.repeat), "seed": int(seed),
+                    "profile": profile.name, "dataset": dataset.name},
+            "config": {"variant": variant.to_dict(), "profile": profile.to_dict(), "input_size": size,
+                       "optimizer": "SGD(lr=1e-3, momentum=0.9, InverseTimeDecay(decay_steps=1, rate=1e-6))",
+                       "loss": "CE - alpha*H(p)" + (" + MSE(BI-RADS score)" if variant.multitask else ""),
+                       "determinism": self.determinism_, "run_eagerly": profile.run_eagerly},
+            "dataset": {"name": dataset.name, "synthetic": dataset.synthetic, "layout": dataset.layout,
+                        "patch_key": main.key, "citation": dataset.citation,
+                        "n_train": len(split.train), "n_val": len(split.val), "n_test": n},
+            "weights": weights_used,
+            "warnings": [p.to_dict() for p in dataset.problems if p.severity == WARNING],
+            "training": {"epochs_run": len(hist.get("loss", [])),
+                         "best_epoch": int(np.argmin(val_loss)) + 1 if val_loss else None,
+                         "history": hist,
+                         "seconds": {"compile_build": t_compile, "reinit": t_init, "fit": t_fit,
+                                     "evaluate": t_eval, "epochs": timer.seconds,
+                                     "total": time.perf_counter() - t0},
+                         "train_images_per_second": _steady_rate(timer.seconds, len(batches) * batches.batch_size)},
+            "metrics": metrics,
+            "provenance": provenance(),
+            "predictions": predictions,
+        }
+        return result, features
+
+
+def _steady_rate(epoch_seconds, images_per_epoch):
+    """Images/s over the epochs after the first (which may include tracing); includes validation."""
+    steady = epoch_seconds[1:] or epoch_seconds
+    return images_per_epoch * len(steady) / sum(steady) if steady and sum(steady) > 0 else None
+
+
+def family(name: str) -> str:
+    """The architecture family of a variant name: E-DMTL -> DMTL (alpha tells them apart)."""
+    return name[2:] if name.startswith("E-") else name
