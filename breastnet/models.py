@@ -126,7 +126,11 @@ def build_backbone(variant: Variant, size: int, weights=None, name: str = "oa"):
 def load_backbone_weights(net, path) -> None:
     """Load a weights file into a backbone, naming the file when it does not fit."""
     try:
-        net.load_weights(str(path))
+        # Keras only warns when it skips parts of a file that does not match; a partly
+        # loaded backbone must not pass for a pretrained one, so warnings are errors here.
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            net.load_weights(str(path))
     except Exception as err:
         raise WeightsError(f"weights file {path} does not fit {net.name}: "
                            f"{type(err).__name__}: {err}") from None

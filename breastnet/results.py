@@ -141,6 +141,8 @@ def load_results(folder, pattern: str = "*.json") -> list[dict]:
     """Every valid result under `folder` (recursively); corrupt ones are reported, skipped."""
     out = []
     for path in sorted(Path(folder).rglob(pattern)):
+        if path.name == "study.json":  # the study folder's description, not a run
+            continue
         try:
             result = read_result(path, check_features=False)
         except CorruptResultError as err:

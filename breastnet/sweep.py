@@ -13,12 +13,13 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from .checks import check_dataset
 from .problems import raise_if_fatal
 from .results import _atomic_write_bytes, valid_result, write_result
 from .splits import cv_splits, limited_subset, official_splits
@@ -125,10 +126,15 @@ def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, s
     data = study_dataset(dataset, profile)
     splits = make_splits(data, profile, scheme)
     runs = plan_runs(profile, variants, alphas, spectra, splits)
-    for spec in runs:  # refuse up front, before hours of training, not at run 37
-        raise_if_fatal(data.problems, needs_birads=spec.variant.multitask, context=data.name)
+    # Read every image and mask now and refuse up front, before hours of training, not
+    # at run 37; the warnings stay on the dataset and go into every result file.
+    needs_birads = any(spec.variant.multitask for spec in runs)
+    data = replace(data, problems=check_dataset(data, multitask=needs_birads))
+    raise_if_fatal(data.problems, needs_birads=needs_birads, context=data.name)
     trainer = Trainer(profile, weights=weights, verbose=verbose)
     folder = study_folder(out, data, profile, trainer.weights)
+    for stale in folder.glob(".*.tmp"):  # left by a run killed while writing; never read
+        stale.unlink()
     by_key = {(s.fold, s.repeat): s for s in splits}
     store = PatchStore(data, cache_dir=cache_dir)
     todo = [spec for spec in runs if valid_result(folder / spec.filename) is None]

@@ -94,21 +94,29 @@ class TrainBatches(keras.utils.PyDataset):
         self.n = len(next(iter(targets.values())))
         self.batch_size = min(batch_size, self.n)
         self.preprocess, self.augment = preprocess, augment
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(self.n)
+        self.seed, self.epoch = int(seed), 0
+        self.order = self._order()
+
+    def _order(self):
+        return np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
 
     def __len__(self):
         return self.n // self.batch_size
 
     def on_epoch_end(self):
-        self.order = self.rng.permutation(self.n)
+        self.epoch += 1
+        self.order = self._order()
 
     def __getitem__(self, index):
+        # Randomness is a function of (seed, epoch, batch), not of call order: Keras may
+        # fetch a batch more than once (the torch backend peeks at one on a model's first
+        # fit), and prefetching threads may fetch out of order.
+        rng = np.random.default_rng([self.seed, self.epoch, index])
         rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
         oa = self.streams["oa"][rows]
         hs = self.streams["hs"][rows] if "hs" in self.streams else np.zeros_like(oa)
         if self.augment:
-            pairs = [augment_pair(a, h, self.rng) for a, h in zip(oa, hs)]
+            pairs = [augment_pair(a, h, rng) for a, h in zip(oa, hs)]
             oa, hs = np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs])
         x = {"oa": to_model_input(oa, self.preprocess)}
         if "hs" in self.streams:

@@ -1,0 +1,45 @@
+"""Metrics against values worked out by hand."""
+
+import math
+
+import numpy as np
+import pytest
+
+from breastnet.metrics import classification_metrics, expected_calibration_error, regression_metrics
+
+
+def test_classification_by_hand():
+    y = [1, 1, 1, 0, 0]
+    p = [0.9, 0.6, 0.2, 0.3, 0.7]
+    m = classification_metrics(y, p)
+    # predictions 1,1,0,0,1: TP 2, FN 1, TN 1, FP 1
+    assert m["accuracy"] == pytest.approx(3 / 5)
+    assert m["sensitivity"] == pytest.approx(2 / 3)
+    assert m["specificity"] == pytest.approx(1 / 2)
+    assert m["balanced_accuracy"] == pytest.approx((2 / 3 + 1 / 2) / 2)
+    # AUC: of the 6 (pos, neg) pairs 3 are ordered right: 0.9>0.3, 0.9>0.7, 0.6>0.3
+    assert m["auc"] == pytest.approx(3 / 6)
+    brier = np.mean((np.array(p) - np.array(y)) ** 2)
+    assert m["brier"] == pytest.approx(brier)
+
+
+def test_ece_by_hand():
+    # Bins of width 0.1: {0.15, 0.15} -> mean 0.15, observed 0.5; {0.85} -> 0.85, observed 1.
+    y, p = [0, 1, 1], [0.15, 0.15, 0.85]
+    assert expected_calibration_error(y, p) == pytest.approx(2 / 3 * 0.35 + 1 / 3 * 0.15)
+
+
+def test_perfectly_calibrated_extremes_have_zero_ece():
+    assert expected_calibration_error([0, 0, 1, 1], [0.0, 0.0, 1.0, 1.0]) == pytest.approx(0.0)
+
+
+def test_single_class_gives_nan_auc_not_a_crash():
+    m = classification_metrics([0, 0, 0], [0.1, 0.6, 0.2])
+    assert math.isnan(m["auc"])
+    assert m["specificity"] == pytest.approx(2 / 3)
+
+
+def test_regression_by_hand():
+    m = regression_metrics([0.0, 0.5, 1.0], [0.1, 0.5, 0.7])
+    assert m["rmse"] == pytest.approx(math.sqrt((0.01 + 0 + 0.09) / 3))
+    assert m["cc"] == pytest.approx(np.corrcoef([0, 0.5, 1], [0.1, 0.5, 0.7])[0, 1])

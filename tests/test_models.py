@@ -1,0 +1,80 @@
+"""Each variant has the inputs and outputs the paper gives it; weights load offline."""
+
+import keras
+import numpy as np
+import pytest
+
+from breastnet.models import WeightsError, build_backbone, build_model, input_size
+from breastnet.variants import get_variant
+
+
+@pytest.mark.parametrize("name, inputs, outputs, features", [
+    ("DSSL", {"oa"}, {"malignancy": 2}, 1024),
+    ("E-DSTL", {"oa", "hs"}, {"malignancy": 2}, 2048),
+    ("E-DMTL", {"oa", "hs"}, {"malignancy": 2, "birads": 1}, 2048),
+])
+def test_paper_variants_inputs_outputs(name, inputs, outputs, features):
+    model = build_model(get_variant(name), 32, weights=None)
+    assert set(model.input) == inputs
+    assert {k: v.shape[-1] for k, v in model.output.items()} == outputs
+    assert model.get_layer("features").output.shape[-1] == features  # concatenated GAP of DenseNet-121
+    x = {s: np.random.default_rng(0).normal(size=(2, 32, 32, 3)).astype("float32") for s in inputs}
+    out = model.inference.predict(x, verbose=0)
+    np.testing.assert_allclose(out["malignancy"].sum(axis=1), 1.0, rtol=1e-5)  # softmax
+    assert out["features"].shape == (2, features)
+    assert float(keras.ops.convert_to_numpy(model.alpha)) == get_variant(name).alpha
+    assert model.weights_used == "random init"
+
+
+def test_two_streams_have_distinct_variables():
+    """Same layer names in both DenseNets, but scoped paths: every variable is registered."""
+    one = build_model(get_variant("DSSL"), 32)
+    two = build_model(get_variant("DSTL"), 32)
+    paths = [v.path for v in two.weights]
+    assert len(paths) == len(set(paths))
+    assert any(p.startswith("oa/") for p in paths) and any(p.startswith("hs/") for p in paths)
+    backbone_vars = len(one.weights) - 3  # minus head kernel, head bias, alpha
+    assert len(two.weights) == 2 * backbone_vars + 3
+    assert len(two.trainable_variables) == 2 * (len(one.trainable_variables) - 2) + 2
+
+
+@pytest.mark.tf_only
+@pytest.mark.parametrize("name, size", [("ResNet-50", 32), ("Inception", 75), ("Han2017", 75)])
+def test_baselines_build_at_their_minimum_size(name, size):
+    variant = get_variant(name)
+    assert input_size(variant, 32) == size
+    model = build_model(variant, 32)
+    assert set(model.input) == {"oa"} and model.input["oa"].shape[1] == size
+    assert model.output["malignancy"].shape[-1] == 2
+
+
+def test_local_weights_file_loads_offline(tmp_path):
+    variant = get_variant("DSTL")
+    source, _ = build_backbone(variant, 32, None, name="oa")
+    path = tmp_path / "densenet121_notop.weights.h5"
+    source.save_weights(path)
+    model = build_model(variant, 48, weights=str(path))  # another input size works too
+    assert model.weights_used == f"file:{path.name}"
+    for stream in ("oa", "hs"):
+        loaded = model.get_layer(f"{stream}_densenet121")
+        for a, b in zip(source.weights, loaded.weights):
+            np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+
+
+def test_weights_file_that_does_not_fit_names_the_file(tmp_path, tiny_backbone_registered):
+    tiny, _ = build_backbone(tiny_backbone_registered("DSSL"), 32, None)
+    path = tmp_path / "tiny.weights.h5"
+    tiny.save_weights(path)
+    with pytest.raises(WeightsError, match=f"{path.name} does not fit"):
+        build_model(get_variant("DSSL"), 32, weights=str(path))
+    with pytest.raises(WeightsError, match="does not exist"):
+        build_model(get_variant("DSSL"), 32, weights=str(tmp_path / "missing.weights.h5"))
+
+
+def test_auto_weights_fall_back_loudly_and_are_recorded(tiny_backbone_registered):
+    variant = tiny_backbone_registered("DSTL")
+    with pytest.warns(UserWarning, match="RANDOM INIT"):
+        model = build_model(variant, 32, weights="auto")
+    assert model.weights_used == "random init (imagenet unavailable)"
+    with pytest.raises(OSError):  # asking for ImageNet explicitly never falls back silently
+        build_model(variant, 32, weights="imagenet")

@@ -1,0 +1,130 @@
+"""Sweeps: planned without duplicates, resumable, repeatable, and safe against SIGKILL."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import breastnet.sweep as sweep
+from breastnet.profiles import get_profile
+from breastnet.results import load_results
+from breastnet.splits import cv_splits
+from breastnet.sweep import plan_runs, run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_plan_shares_runs_between_table_and_spectra(tiny_dataset):
+    profile = replace(get_profile("smoke"), variants=("DSSL", "E-DSSL"), spectrum_variants=("E-DSSL",),
+                      alpha_small=(0.0, 0.25), alpha_large=(0.0, 2.0))
+    splits = cv_splits(tiny_dataset.records, 2, 1, 0)
+    runs = plan_runs(profile, splits=splits)
+    names = sorted({r.filename.rsplit("_r", 1)[0] for r in runs})
+    assert names == ["DSSL_a0", "DSSL_a0.25", "DSSL_a2"]  # E-DSSL is DSSL at alpha 0.25
+    assert len(runs) == 3 * 2
+
+
+@pytest.fixture
+def tiny_sweep(tiny_dataset, tmp_path, tiny_backbone_registered, monkeypatch):
+    monkeypatch.setattr(sweep, "get_variant", tiny_backbone_registered)
+    profile = replace(get_profile("smoke"), folds=2, repeats=2, epochs=1, batch_size=4, subset=None,
+                      weights=None, run_eagerly=True)
+
+    def go(out):
+        return run_sweep(tiny_dataset, profile, out, variants=["E-DSTL"], spectra=False,
+                         cache_dir=tmp_path / "cache", verbose=0, log=lambda *a: None)
+    return go
+
+
+def test_repeatable_and_resumable(tiny_sweep, tmp_path, monkeypatch):
+    folder, first = tiny_sweep(tmp_path / "a")
+    assert len(first) == 4
+    _, again = tiny_sweep(tmp_path / "b")  # same seed, profile, data: identical numbers
+    key = lambda r: (r["run"]["repeat"], r["run"]["fold"])  # noqa: E731
+    for r1, r2 in zip(sorted(first, key=key), sorted(again, key=key)):
+        assert r1["metrics"] == r2["metrics"]
+        assert r1["predictions"]["p_malignant"] == r2["predictions"]["p_malignant"]
+    by_repeat = {}
+    for r in first:
+        by_repeat.setdefault(r["run"]["repeat"], set()).update(
+            i for i in r["predictions"]["id"] if r["run"]["fold"] == 0)
+    assert by_repeat[0] != by_repeat[1]  # repeats shuffle the folds differently
+
+    monkeypatch.setattr(sweep.Trainer, "run", lambda *a, **k: pytest.fail("finished run trained again"))
+    _, resumed = tiny_sweep(tmp_path / "a")
+    assert len(resumed) == 4
+
+
+@pytest.mark.slow
+def test_sigkill_mid_sweep_then_resume(tmp_path):
+    """Kill a real sweep process as soon as its first run is on disk; the restart trains only the rest."""
+    out = tmp_path / "results"
+    env = dict(os.environ, BREASTNET_CACHE=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="3")
+    cmd = [sys.executable, "-m", "breastnet", "sweep", "--profile", "smoke", "--variants", "DSSL",
+           "--no-spectra", "--quiet", "--out", str(out)]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.time() + 600
+    done = []
+    while time.time() < deadline and proc.poll() is None:
+        done = [p for p in out.rglob("DSSL_*.json")]
+        if done:
+            break
+        time.sleep(0.2)
+    assert done, "no run finished: " + (proc.stdout.read().decode() if proc.poll() is not None else "timeout")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    first = done[0]
+    content = first.read_bytes()
+
+    log = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert log.returncode == 0, log.stdout + log.stderr
+    assert "1 already done, 1 to train" in log.stdout
+    results = load_results(out)
+    assert len(results) == 2 and first.read_bytes() == content
+    assert not list(out.rglob("*.tmp")) and not list(out.rglob("*.corrupt"))
+
+
+def copy_dataset(tiny_dataset, tmp_path):
+    import shutil
+
+    from breastnet.data import load_manifest
+
+    target = tmp_path / "copy"
+    shutil.copytree(tiny_dataset.root, target)
+    return target, load_manifest
+
+
+def test_fatal_problem_refuses_before_training(tiny_dataset, tiny_sweep, tmp_path, monkeypatch):
+    from breastnet.problems import DataError
+
+    target, load = copy_dataset(tiny_dataset, tmp_path)
+    victim = load(target).records[3].image
+    victim.unlink()
+    monkeypatch.setattr(sweep.Trainer, "run", lambda *a, **k: pytest.fail("trained on a broken dataset"))
+    profile = replace(get_profile("smoke"), subset=None, folds=2)
+    with pytest.raises(DataError, match=f"{victim.name}.*does not exist"):
+        run_sweep(load(target), profile, tmp_path / "out", variants=["DSSL"], spectra=False,
+                  log=lambda *a: None)
+    assert not list((tmp_path / "out").rglob("*_f*.json"))
+
+
+def test_warnings_are_recorded_in_result_files(tiny_dataset, tmp_path, tiny_backbone_registered, monkeypatch):
+    import cv2
+
+    target, load = copy_dataset(tiny_dataset, tmp_path)
+    record = load(target).records[0]
+    mask = cv2.imread(str(record.mask), cv2.IMREAD_GRAYSCALE)
+    mask[:3, :3] = 255  # a second, tiny "lesion" in the corner
+    cv2.imwrite(str(record.mask), mask)
+    monkeypatch.setattr(sweep, "get_variant", tiny_backbone_registered)
+    profile = replace(get_profile("smoke"), subset=None, folds=2, epochs=1, batch_size=4, weights=None)
+    _, results = run_sweep(load(target), profile, tmp_path / "out", variants=["DSSL"], spectra=False,
+                           cache_dir=tmp_path / "cache", verbose=0, log=lambda *a: None)
+    codes = {w["code"] for w in results[0]["warnings"]}
+    assert "mask-components" in codes
