@@ -20,6 +20,7 @@ def _common(parser):
     parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
     parser.add_argument("--folds", type=int, default=None, help="override the profile's folds")
     parser.add_argument("--repeats", type=int, default=None, help="override the profile's repeats")
+    parser.add_argument("--max-folds", type=int, default=None, help="train only the first N folds")
     parser.add_argument("--size", type=int, default=None, help="override the profile's patch size")
     parser.add_argument("--subset", default=None,
                         help="BENIGN,MALIGNANT image counts of the limited subset, or 'none' for all")
@@ -35,7 +36,7 @@ def _profile(args):
     if args.subset is not None:
         subset = "none" if args.subset.lower() == "none" else tuple(int(x) for x in args.subset.split(","))
     profile = get_profile(args.profile, epochs=args.epochs, folds=args.folds, repeats=args.repeats,
-                          size=args.size)
+                          size=args.size, max_folds=args.max_folds)
     if subset == "none":
         profile = profile.replace(subset=None)
     elif subset is not None:

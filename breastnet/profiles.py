@@ -28,6 +28,7 @@ class Profile:
         eval_batch_size: batch size of validation, test and feature extraction.
         folds: CV folds per repeat.
         repeats: CV repetitions with different shuffles.
+        max_folds: train only the first N folds of each repeat (None: all); for quick looks.
         val_fraction: share of each training part held out for early stopping.
         subset: (benign, malignant) image counts of the limited-data subset, or None
             for the whole dataset.
@@ -49,6 +50,7 @@ class Profile:
     eval_batch_size: int = 32
     folds: int = 5
     repeats: int = 1
+    max_folds: int | None = None
     val_fraction: float = 0.2
     subset: tuple[int, int] | None = (150, 162)
     variants: tuple[str, ...] = tuple(TABLE1)

@@ -88,6 +88,8 @@ def plan_runs(profile, variants=None, alphas=None, spectra=True, splits=None) ->
     if spectra and alphas is None:
         for name in profile.spectrum_variants:
             wanted.extend(get_variant(name, a) for a in profile.alphas)
+    if profile.max_folds is not None:
+        splits = [s for s in splits if s.fold < profile.max_folds]
     runs, seen = [], set()
     for variant in wanted:
         for split in splits:

@@ -46,7 +46,7 @@ def paper_optimizer():
     return keras.optimizers.SGD(learning_rate=schedule, momentum=MOMENTUM)
 
 
-def compile_model(model, run_eagerly: bool = False):
+def compile_model(model, run_eagerly: bool = False, steps_per_execution: int = 1):
     """Compile with the paper's optimiser and loss (eq. 1 + eq. 3), ready to train.
 
     The entropy loss reads `model.alpha`, so alpha changes need no recompilation.
@@ -54,7 +54,8 @@ def compile_model(model, run_eagerly: bool = False):
     losses = {"malignancy": EntropyRegularizedCrossEntropy(alpha=model.alpha)}
     if "birads" in model.output:
         losses["birads"] = keras.losses.MeanSquaredError()  # eq. 1, weight 1 like the CE term
-    model.compile(optimizer=paper_optimizer(), loss=losses, run_eagerly=run_eagerly)
+    model.compile(optimizer=paper_optimizer(), loss=losses, run_eagerly=run_eagerly,
+                  steps_per_execution=steps_per_execution)
     # Building the optimizer now avoids a second trace on the first step.
     model.optimizer.build(model.trainable_variables)
     return model
@@ -171,6 +172,8 @@ class Trainer:
         self.profile = profile
         self.weights = profile.weights if weights == "profile" else weights
         self.verbose = verbose
+        self.steps_per_execution = 1
+        self.extra_callbacks = []  # e.g. timers of the benchmarks
         self.compiled_ = {}
         self.determinism_ = enable_determinism() if profile.deterministic else "off"
 
@@ -179,7 +182,8 @@ class Trainer:
         key = (variant.architecture, input_size(variant, self.profile.size), str(self.weights))
         if key not in self.compiled_:
             size = input_size(variant, self.profile.size)
-            model = compile_model(build_model(variant, size, self.weights), self.profile.run_eagerly)
+            model = compile_model(build_model(variant, size, self.weights), self.profile.run_eagerly,
+                                  self.steps_per_execution)
             self.compiled_[key] = _Compiled(model, size, self.weights)
         return self.compiled_[key]
 
@@ -236,7 +240,7 @@ class Trainer:
         batches = TrainBatches(streams, _targets(train_records, variant), profile.batch_size,
                                preprocess, seed=seed)
 
-        callbacks, timer = [], EpochTimer()
+        callbacks, timer = list(self.extra_callbacks), EpochTimer()
         callbacks.append(timer)
         validation = None
         if len(split.val):

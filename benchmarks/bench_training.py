@@ -1,0 +1,186 @@
+"""Training throughput: a plain Keras baseline and the breastnet trainer, side by side.
+
+One invocation runs every configuration in its own subprocess (so each gets its
+own peak-memory reading and its own fresh graph) on the same synthetic in-memory
+patches, and prints one table:
+
+    config | size | first step or epoch (s) | steady images/s | peak RSS (MiB) | ratio to baseline
+
+Baseline: two keras.applications.DenseNet121 streams (random init), concatenated
+GAP features, 2-way softmax, SGD, plain `model.fit` on in-memory arrays, batch 16:
+the setup whose numbers the speed issue quotes. Project: `breastnet.training.Trainer`
+(compiled once, re-initialised per run, augmentation on) with the knobs under test.
+
+Usage:
+    .venv/bin/python benchmarks/bench_training.py --sizes 64 --steps 12
+    .venv/bin/python benchmarks/bench_training.py --sizes 64 224 --steps 8 \
+        --configs baseline project project-b32
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+CONFIGS = {
+    # name: (kind, batch size, extra settings)
+    "baseline": ("baseline", 16, {}),
+    "project": ("project", 16, {}),
+    "project-b32": ("project", 32, {}),
+    "project-threads1x2": ("project", 16, {"inter_op": 1, "intra_op": 2}),
+    "project-spe4": ("project", 16, {"steps_per_execution": 4}),
+    "project-eager": ("project", 16, {"run_eagerly": True}),
+}
+
+
+def _threads(settings):
+    if "intra_op" in settings and os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":
+        import tensorflow as tf  # benchmark-only thread knob
+
+        tf.config.threading.set_inter_op_parallelism_threads(settings["inter_op"])
+        tf.config.threading.set_intra_op_parallelism_threads(settings["intra_op"])
+
+
+class BatchTimer:
+    """Wall time of every training batch."""
+
+    def __init__(self):
+        import keras
+
+        class _Timer(keras.callbacks.Callback):
+            def on_train_batch_begin(cb, batch, logs=None):
+                cb.start = time.perf_counter()
+
+            def on_train_batch_end(cb, batch, logs=None):
+                self.seconds.append(time.perf_counter() - cb.start)
+
+        self.seconds = []
+        self.callback = _Timer()
+
+
+def run_baseline(size, steps, batch):
+    import keras
+    import numpy as np
+
+    inputs, feats = {}, []
+    for stream in ("oa", "hs"):
+        inputs[stream] = keras.Input((size, size, 3), name=stream)
+        with keras.name_scope(stream):
+            net = keras.applications.DenseNet121(include_top=False, weights=None, input_shape=(size, size, 3),
+                                                 pooling="avg", name=f"{stream}_densenet121")
+        feats.append(net(inputs[stream]))
+    out = keras.layers.Dense(2, activation="softmax")(keras.layers.Concatenate()(feats))
+    model = keras.Model(inputs, out)
+    model.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9), loss="categorical_crossentropy")
+    rng = np.random.default_rng(0)
+    n = batch * steps
+    x = {s: rng.normal(size=(n, size, size, 3)).astype("float32") for s in inputs}
+    y = np.eye(2, dtype="float32")[rng.integers(0, 2, n)]
+    timer = BatchTimer()
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[timer.callback])
+    return timer.seconds[0], batch * (len(timer.seconds) - 1) / sum(timer.seconds[1:])
+
+
+def run_project(size, steps, batch, settings):
+    from dataclasses import replace
+
+    import numpy as np
+
+    from breastnet.data import Dataset, Record
+    from breastnet.patches import PatchSet
+    from breastnet.profiles import get_profile
+    from breastnet.splits import Split
+    from breastnet.training import Trainer
+    from breastnet.variants import get_variant
+
+    n = batch * steps
+    rng = np.random.default_rng(0)
+    records = [Record(f"i{i}", "-", "-", int(i % 2), "3", 0.01, f"p{i}", "bench") for i in range(n + 4)]
+    data = Dataset("bench", ".", "manifest", records)
+    oa = rng.integers(0, 255, (len(records), size, size), dtype=np.uint8)
+    hs = (rng.uniform(size=oa.shape) > 0.5).astype(np.uint8) * 255
+
+    class Store:  # in-memory patches: the benchmark measures training, not preprocessing
+        def get(self, size_, margin):
+            return PatchSet([r.id for r in records], oa, hs, size, margin, "bench")
+
+    profile = replace(get_profile("cpu"), size=size, epochs=1, batch_size=batch, weights=None,
+                      val_fraction=0.0, eval_batch_size=64, deterministic=False,
+                      run_eagerly=settings.get("run_eagerly", False))
+    trainer = Trainer(profile, verbose=0)
+    if "steps_per_execution" in settings:
+        trainer.steps_per_execution = settings["steps_per_execution"]
+    split = Split(0, 0, np.arange(n), np.array([], dtype=np.int64), np.arange(n, n + 4))
+    timer = BatchTimer()
+    trainer.extra_callbacks = [timer.callback]
+    trainer.run(data, Store(), split, get_variant("DSTL"), seed=0)
+    first = timer.seconds[0]
+    # A second run on the same trainer: its first step shows whether the trace was reused.
+    timer.seconds.clear()
+    trainer.run(data, Store(), split, get_variant("DSTL", 0.25), seed=1)
+    second_first = timer.seconds[0]
+    steady = batch * (len(timer.seconds) - 1) / sum(timer.seconds[1:])
+    return first, steady, second_first
+
+
+def child(args):
+    kind, batch, settings = CONFIGS[args.config]
+    _threads(settings)
+    start = time.perf_counter()
+    if kind == "baseline":
+        first, rate = run_baseline(args.size, args.steps, batch)
+        second_first = None
+    else:
+        first, rate, second_first = run_project(args.size, args.steps, batch, settings)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"config": args.config, "size": args.size, "batch": batch, "first_step_s": first,
+                      "second_run_first_step_s": second_first, "images_per_s": rate, "peak_mib": peak,
+                      "wall_s": time.perf_counter() - start}))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[64])
+    parser.add_argument("--steps", type=int, default=12, help="training steps measured per config")
+    parser.add_argument("--configs", nargs="+", default=["baseline", "project"], choices=list(CONFIGS))
+    parser.add_argument("--json", default=None, help="also write the rows to this file")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--config", help=argparse.SUPPRESS)
+    parser.add_argument("--size", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        return child(args)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    rows = []
+    print(f"backend {env.get('KERAS_BACKEND', 'tensorflow')}, {os.cpu_count()} CPUs, {args.steps} steps per config")
+    for size in args.sizes:
+        for config in args.configs:
+            out = subprocess.run([sys.executable, __file__, "--child", "--config", config, "--size", str(size),
+                                  "--steps", str(args.steps)], capture_output=True, text=True, env=env)
+            lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
+            if out.returncode or not lines:
+                print(f"{config} {size}px failed:\n{out.stderr[-2000:]}")
+                continue
+            rows.append(json.loads(lines[-1]))
+            print(f"  done {config} {size}px in {rows[-1]['wall_s']:.0f} s", flush=True)
+    print(f"\n{'config':<20}{'size':>5}{'batch':>6}{'1st step s':>11}{'2nd run 1st':>12}"
+          f"{'img/s':>8}{'peak MiB':>9}{'ratio':>7}")
+    for row in rows:
+        base = next((r for r in rows if r["config"] == "baseline" and r["size"] == row["size"]), None)
+        ratio = row["images_per_s"] / base["images_per_s"] if base else float("nan")
+        second = row["second_run_first_step_s"]
+        print(f"{row['config']:<20}{row['size']:>5}{row['batch']:>6}{row['first_step_s']:>11.1f}"
+              f"{(f'{second:.1f}' if second is not None else '-'):>12}{row['images_per_s']:>8.2f}"
+              f"{row['peak_mib']:>9.0f}{ratio:>7.2f}")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(rows, fh, indent=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
