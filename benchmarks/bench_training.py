@@ -35,6 +35,7 @@ CONFIGS = {
     "project-threads1x2": ("project", 16, {"inter_op": 1, "intra_op": 2}),
     "project-spe4": ("project", 16, {"steps_per_execution": 4}),
     "project-eager": ("project", 16, {"run_eagerly": True}),
+    "project-nondet": ("project", 16, {"deterministic": False}),
 }
 
 
@@ -110,7 +111,8 @@ def run_project(size, steps, batch, settings):
             return PatchSet([r.id for r in records], oa, hs, size, margin, "bench")
 
     profile = replace(get_profile("cpu"), size=size, epochs=1, batch_size=batch, weights=None,
-                      val_fraction=0.0, eval_batch_size=64, deterministic=False,
+                      val_fraction=0.0, eval_batch_size=64,
+                      deterministic=settings.get("deterministic", True),
                       run_eagerly=settings.get("run_eagerly", False))
     trainer = Trainer(profile, verbose=0)
     if "steps_per_execution" in settings:

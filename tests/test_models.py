@@ -78,3 +78,16 @@ def test_auto_weights_fall_back_loudly_and_are_recorded(tiny_backbone_registered
     assert model.weights_used == "random init (imagenet unavailable)"
     with pytest.raises(OSError):  # asking for ImageNet explicitly never falls back silently
         build_model(variant, 32, weights="imagenet")
+
+
+def test_nothing_is_downloaded_unless_imagenet_is_asked_for(monkeypatch, tmp_path):
+    import keras.src.utils.file_utils as file_utils
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"download attempted: {args[:2]}")
+
+    monkeypatch.setattr(file_utils, "get_file", refuse)
+    monkeypatch.setattr(keras.utils, "get_file", refuse)
+    build_model(get_variant("DSTL"), 32, weights=None)  # random init: no network
+    with pytest.raises(AssertionError, match="download attempted"):
+        build_model(get_variant("DSSL"), 32, weights="imagenet")
