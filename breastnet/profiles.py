@@ -79,9 +79,9 @@ PROFILES: dict[str, Profile] = {
         folds=2, repeats=1, val_fraction=0.25, subset=(12, 12),
         alpha_small=(0.0, 0.25), alpha_large=(0.0, 0.25, 2.0), run_eagerly=True),
     "cpu": Profile(
-        name="cpu", size=64, epochs=8, patience=3, batch_size=16, eval_batch_size=64,
+        name="cpu", size=64, epochs=5, patience=2, batch_size=16, eval_batch_size=64,
         folds=3, repeats=1, subset=(150, 162),
-        alpha_small=(0.0, 0.1, 0.25, 0.5), alpha_large=(0.0, 0.25, 1.0, 4.0)),
+        alpha_small=(0.0, 0.1, 0.25), alpha_large=(0.0, 0.25, 1.0, 4.0)),
     "paper": Profile(
         name="paper", size=224, epochs=100, patience=10, batch_size=16, eval_batch_size=64,
         folds=5, repeats=10, subset=(150, 162),
