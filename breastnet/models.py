@@ -125,15 +125,19 @@ def build_backbone(variant: Variant, size: int, weights=None, name: str = "oa"):
 
 def load_backbone_weights(net, path) -> None:
     """Load a weights file into a backbone, naming the file when it does not fit."""
-    try:
-        # Keras only warns when it skips parts of a file that does not match; a partly
-        # loaded backbone must not pass for a pretrained one, so warnings are errors here.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
             net.load_weights(str(path))
-    except Exception as err:
-        raise WeightsError(f"weights file {path} does not fit {net.name}: "
-                           f"{type(err).__name__}: {err}") from None
+        except Exception as err:
+            raise WeightsError(f"weights file {path} does not fit {net.name}: "
+                               f"{type(err).__name__}: {err}") from None
+    # Keras only warns when it skips parts of a file; a partly loaded backbone must not
+    # pass for a pretrained one.
+    skipped = [str(w.message) for w in caught if "Skipping" in str(w.message)]
+    if skipped:
+        raise WeightsError(f"weights file {path} does not fit {net.name}: only partly loaded "
+                           f"({len(skipped)} part(s) skipped, e.g. {skipped[0][:200]})")
 
 
 def build_model(variant: Variant, size: int, weights=None):
