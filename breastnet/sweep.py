@@ -23,8 +23,8 @@ from .checks import check_dataset
 from .problems import raise_if_fatal
 from .results import _atomic_write_bytes, valid_result, write_result
 from .splits import cv_splits, limited_subset, official_splits
-from .training import PatchStore, Trainer, family
-from .variants import get_variant
+from .training import PatchStore, Trainer
+from .variants import family, get_variant
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def study_dataset(dataset, profile):
 def study_folder(out, dataset, profile, weights) -> Path:
     """Folder of a study: dataset name / profile name + hash of everything that changes numbers."""
     knobs = profile.to_dict()
-    for k in ("variants", "alpha_small", "alpha_large", "spectrum_variants"):
+    for k in ("variants", "alpha_small", "alpha_large", "spectrum_variants", "max_folds"):
         knobs.pop(k)  # these choose which runs exist, not what a run computes
     ident = {"profile": knobs, "weights": str(weights), "backend": keras.backend.backend(),
              "dataset": dataset.name, "ids": hashlib.sha1("|".join(r.id for r in dataset.records).encode()).hexdigest()}
@@ -152,8 +152,13 @@ def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, s
         log(f"\n[{n}/{len(todo)}] {spec.label()}: accuracy {m['accuracy']:.3f}, auc {_fmt(m['auc'])} "
             f"({result['training']['seconds']['total']:.0f} s; about {elapsed / n * (len(todo) - n) / 60:.1f} min left)")
         bar.update(n)
-    results = [valid_result(folder / spec.filename) for spec in runs]
-    return folder, [r for r in results if r is not None]
+    results = []
+    for spec in runs:
+        result = valid_result(folder / spec.filename)
+        if result is not None:
+            result["path"] = str(folder / spec.filename)
+            results.append(result)
+    return folder, results
 
 
 def _fmt(x):

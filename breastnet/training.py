@@ -32,7 +32,7 @@ from .models import BACKBONES, build_model, input_size
 from .patches import augment_pair, load_patches, to_model_input
 from .problems import WARNING, raise_if_fatal
 from .runtime import enable_determinism, provenance, seed_everything
-from .variants import Variant
+from .variants import Variant, family
 
 LEARNING_RATE = 1e-3
 MOMENTUM = 0.9
@@ -312,7 +312,3 @@ def _steady_rate(epoch_seconds, images_per_epoch):
     steady = epoch_seconds[1:] or epoch_seconds
     return images_per_epoch * len(steady) / sum(steady) if steady and sum(steady) > 0 else None
 
-
-def family(name: str) -> str:
-    """The architecture family of a variant name: E-DMTL -> DMTL (alpha tells them apart)."""
-    return name[2:] if name.startswith("E-") else name

@@ -81,6 +81,11 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
 TABLE1 = ["Han2017", "Inception", "ResNet-50", "DSSL", "E-DSSL", "DSTL", "E-DSTL", "DMTL", "E-DMTL"]
 
 
+def family(name: str) -> str:
+    """The architecture family of a variant name: E-DMTL -> DMTL (alpha tells them apart)."""
+    return name[2:] if name.startswith("E-") else name
+
+
 def get_variant(name: str, alpha: float | None = None) -> Variant:
     """Look up a variant by its paper name, optionally overriding alpha."""
     try:
