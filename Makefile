@@ -26,8 +26,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Run the notebook templates with papermill (training only runs without a result file in
+# $(RESULTS)), then build the Jupyter Book into _build/html/.
 book: venv
-	$(PY) -m breastnet train --profile $(PROFILE) --variant E-DMTL --out $(RESULTS) $(if $(BREASTNET_DATA),--data $(BREASTNET_DATA),)
+	$(PY) -m breastnet.book --profile $(PROFILE) --results $(RESULTS) $(if $(BREASTNET_DATA),--data $(BREASTNET_DATA),)
 
 # Everything on TensorFlow (the default backend), then the backend-agnostic
 # modules again on PyTorch: the GPU machine has PyTorch and JAX, not TensorFlow.
@@ -36,4 +38,4 @@ test: venv
 	KERAS_BACKEND=torch $(PY) -m pytest -q -m "not tf_only" tests/test_losses.py tests/test_models.py tests/test_training.py
 
 clean:
-	rm -rf _build $(RESULTS)
+	rm -rf _build book/generated $(RESULTS)

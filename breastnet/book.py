@@ -1,0 +1,240 @@
+"""Build the Jupyter Book: run the notebook templates with papermill, then jupyter-book.
+
+    python -m breastnet.book --profile smoke --results results [--data PATH]
+
+1. Each template of `notebooks/` is executed with papermill into `book/generated/`
+   (git-ignored): 01_data, one 02_variant per Table 1 row of the profile, 03_alpha_spectra,
+   04_pca, 05_results. The notebooks train nothing themselves beyond what
+   `breastnet.sweep.run_sweep` finds missing, so a second build only re-renders.
+2. `jupyter-book build` (config `_config.yml` and `_toc.yml` at the repository root,
+   execution off) writes `_build/html/`.
+
+The notebook kernels are started by papermill with this Python; the TensorFlow log
+level and the dataset are passed through the environment and the parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .variants import TABLE1
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = ("01_data", "02_variant", "03_alpha_spectra", "04_pca", "05_results")
+
+
+@dataclass
+class BookBuild:
+    """What `build_book` did.
+
+    Attributes:
+        html: the built book's folder (None when only the notebooks were run).
+        notebooks: the executed notebooks, in order.
+        timings: one dict per notebook: notebook, seconds.
+        warnings: Sphinx warning lines of the build.
+        log: the full jupyter-book output file.
+    """
+
+    html: Path | None
+    notebooks: list[Path] = field(default_factory=list)
+    timings: list[dict] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    log: Path | None = None
+
+
+def variant_notebook_name(variant: str) -> str:
+    """02_variant_04_DSSL: Table 1 position first, so the book's glob lists them in Table 1 order."""
+    return f"02_variant_{TABLE1.index(variant) + 1:02d}_{variant}"
+
+
+def variant_title(variant: str) -> str:
+    """Page title of a variant: its name, with its alpha for the entropy-regularised ones."""
+    from .report import model_label, row_key
+
+    return model_label(*row_key(variant))
+
+
+def plan_notebooks(profile) -> list[tuple[str, str, dict]]:
+    """(template, output name, extra parameters) of every notebook of a profile's book."""
+    plan = [("01_data", "01_data", {})]
+    plan += [("02_variant", variant_notebook_name(v), {"variant": v}) for v in TABLE1 if v in profile.variants]
+    plan += [("03_alpha_spectra", "03_alpha_spectra", {}), ("04_pca", "04_pca", {}), ("05_results", "05_results", {})]
+    return plan
+
+
+def _finish_notebook(path: Path, title: str | None = None) -> None:
+    """Prepare an executed notebook for the book.
+
+    Hides papermill's injected-parameters cell (the notebook keeps it, for whoever re-runs
+    it) and, when `title` is given, makes it the first heading: a page title must be a real
+    Markdown heading, and a heading displayed by a code cell does not count as one.
+    """
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+    if title is not None:
+        first = nb.cells[0]
+        if first.cell_type != "markdown" or not first.source.startswith("# "):
+            raise ValueError(f"{path}: the template's first cell must be its '# title' Markdown cell")
+        first.source = f"# {title}" + first.source[first.source.index("\n"):] if "\n" in first.source else f"# {title}"
+    nbformat.write(nb, path)
+
+
+def run_notebooks(profile: str = "cpu", data=None, results="results", root=None, log=print,
+                  only=None) -> BookBuild:
+    """Execute every template of the profile's book with papermill into `<root>/book/generated/`.
+
+    Args:
+        profile: profile name (`breastnet.profiles`).
+        data: dataset path; None: $BREASTNET_DATA, else the synthetic phantoms.
+        results: results root folder (made absolute; runs found there are reused).
+        root: the book's root folder (holds `notebooks/`, `book/`, `_config.yml`).
+        log: where a line per notebook goes.
+        only: names (or name prefixes, e.g. "05" or "02_variant") of the notebooks to run;
+            the others keep their last output. None: all.
+    """
+    import papermill
+
+    from .data import resolve_data_path
+    from .profiles import get_profile
+
+    root = Path(root or ROOT).resolve()
+    prof = get_profile(profile)
+    data_path = resolve_data_path(data)
+    out = root / "book" / "generated"
+    out.mkdir(parents=True, exist_ok=True)
+    plan = plan_notebooks(prof)
+    wanted = {f"{name}.ipynb" for _, name, _ in plan}
+    for stale in out.glob("02_variant_*.ipynb"):  # variants of another profile would be globbed into the toc
+        if stale.name not in wanted:
+            stale.unlink()
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    timings_file = out / "timings.json"
+    if only:
+        plan = [p for p in plan if any(p[1].startswith(o) for o in only)]
+    else:
+        timings_file.unlink(missing_ok=True)
+    base = {"data": None if data_path is None else str(data_path.resolve()), "profile": prof.name,
+            "results": str(Path(results).resolve())}
+    build = BookBuild(html=None)
+    what = "SYNTHETIC phantoms" if data_path is None else str(data_path)
+    log(f"book: profile {prof.name}, data {what}, results {base['results']}, {len(plan)} notebooks -> {out}")
+    for n, (template, name, extra) in enumerate(plan, start=1):
+        params = dict(base, **extra)
+        if template == "05_results":
+            params["timings"] = str(timings_file)
+        target = out / f"{name}.ipynb"
+        start = time.perf_counter()
+        papermill.execute_notebook(str(root / "notebooks" / f"{template}.ipynb"), str(target),
+                                   parameters=params, cwd=str(out), progress_bar=False, log_output=False,
+                                   kernel_name="python3")
+        _finish_notebook(target, variant_title(extra["variant"]) if "variant" in extra else None)
+        seconds = time.perf_counter() - start
+        build.notebooks.append(target)
+        build.timings.append({"notebook": name, "seconds": round(seconds, 1)})
+        _record_time(timings_file, name, seconds)
+        log(f"[{n}/{len(plan)}] {name}: {seconds:.0f} s")
+    return build
+
+
+def _record_time(path: Path, name: str, seconds: float) -> None:
+    """Add or replace a notebook's execution time in the build's timings file."""
+    times = json.loads(path.read_text()) if path.is_file() else []
+    times = [t for t in times if t["notebook"] != name] + [{"notebook": name, "seconds": round(seconds, 1)}]
+    path.write_text(json.dumps(times, indent=1))
+
+
+def _jupyter_book() -> list[str]:
+    exe = Path(sys.executable).parent / "jupyter-book"
+    if exe.is_file():
+        return [str(exe)]
+    found = shutil.which("jupyter-book")
+    if found:
+        return [found]
+    raise FileNotFoundError("jupyter-book is not installed (pip install -e '.[book]')")
+
+
+#: A Sphinx warning or error line: "path:line: WARNING: text" or "WARNING: text".
+WARNING_LINE = re.compile(r"(WARNING|ERROR|CRITICAL):")
+
+
+def build_html(root=None, log=print) -> tuple[Path, list[str], Path]:
+    """`jupyter-book build --all <root>`; returns (html folder, warning lines, log file).
+
+    --all rewrites every page: a page that glues numbers from a notebook has to be
+    rewritten when only the notebook changed, which Sphinx would not notice.
+    """
+    root = Path(root or ROOT).resolve()
+    start = time.perf_counter()
+    proc = subprocess.run(_jupyter_book() + ["build", "--all", str(root)], cwd=root, capture_output=True,
+                          text=True, env=dict(os.environ, PYTHONWARNINGS="ignore::DeprecationWarning"))
+    output = proc.stdout + proc.stderr
+    log_file = root / "_build" / "book-build.log"
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.write_text(output)
+    if proc.returncode != 0:
+        raise RuntimeError(f"jupyter-book build failed (exit {proc.returncode}); see {log_file}:\n"
+                           + "\n".join(output.splitlines()[-30:]))
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)  # Sphinx colours its warnings
+    warnings = [line.strip() for line in plain.splitlines() if WARNING_LINE.search(line)]
+    html = root / "_build" / "html"
+    log(f"jupyter-book: {time.perf_counter() - start:.0f} s, {len(warnings)} warning(s) (log: {log_file})")
+    return html, warnings, log_file
+
+
+def build_book(profile: str = "cpu", data=None, results="results", root=None, html: bool = True,
+               log=print, only=None) -> BookBuild:
+    """Run the notebooks, draw the method figure and build the HTML book.
+
+    Args:
+        profile, data, results, root, log, only: see `run_notebooks`.
+        html: also run jupyter-book (False: notebooks only).
+
+    Returns:
+        A `BookBuild`; `build.html / "index.html"` is the front page.
+    """
+    from .report import architecture_figure
+
+    root = Path(root or ROOT).resolve()
+    started = time.perf_counter()
+    build = run_notebooks(profile, data, results, root, log, only)
+    architecture_figure(root / "book" / "generated" / "dsetm.png")
+    if html:
+        build.html, build.warnings, build.log = build_html(root, log)
+        for line in build.warnings:
+            log(f"  {line}")
+        log(f"book built in {(time.perf_counter() - started) / 60:.1f} min: {build.html / 'index.html'}")
+    return build
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m breastnet.book", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profile", default="cpu", help="smoke, cpu or paper (default cpu)")
+    parser.add_argument("--data", default=None,
+                        help="dataset path; default $BREASTNET_DATA, else the synthetic phantoms")
+    parser.add_argument("--results", default="results", help="results folder (default ./results)")
+    parser.add_argument("--only", nargs="+", default=None, metavar="NAME",
+                        help="run only these notebooks (names or prefixes: 01_data, 02_variant, 05...); "
+                             "the others keep their last output")
+    parser.add_argument("--notebooks-only", action="store_true", help="run the notebooks, skip jupyter-book")
+    args = parser.parse_args(argv)
+    build_book(args.profile, args.data or None, args.results, html=not args.notebooks_only, only=args.only)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,129 @@
+"""The whole smoke book, end to end: papermill, jupyter-book, then the HTML read back.
+
+Slow (every smoke run is trained: see the timings this prints); run it alone with
+`pytest -m book tests/test_book.py`.
+"""
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.book, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Sphinx warnings that are expected and harmless, each with the reason.
+KNOWN_WARNINGS = [
+    # None so far: the smoke build is warning-free. Add (regex, why) pairs here, never a blanket filter.
+]
+
+
+def unexplained(warnings):
+    return [w for w in warnings if not any(re.search(pattern, w) for pattern, _ in KNOWN_WARNINGS)]
+
+
+@pytest.fixture(scope="module")
+def smoke_book(tmp_path_factory):
+    """Copy the book's sources to a temporary root and build the smoke book there.
+
+    The repository's own book/generated/ and _build/ are left alone; phantoms, patches and
+    results go to temporary folders, and $BREASTNET_DATA is unset (synthetic data).
+    """
+    from breastnet.book import build_book
+
+    root = tmp_path_factory.mktemp("book")
+    for name in ("_config.yml", "_toc.yml", "references.bib"):
+        shutil.copy(ROOT / name, root / name)
+    shutil.copytree(ROOT / "notebooks", root / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(ROOT / "book", root / "book", ignore=shutil.ignore_patterns("generated", "_build"))
+    lines = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BREASTNET_CACHE", str(tmp_path_factory.mktemp("cache")))
+        mp.delenv("BREASTNET_DATA", raising=False)
+        build = build_book("smoke", None, root / "results", root=root, log=lines.append)
+    print("\n".join(lines))
+    return build
+
+
+def page(build, name):
+    return (build.html / name).read_text(encoding="utf-8")
+
+
+def test_every_notebook_ran(smoke_book):
+    from breastnet.profiles import get_profile
+
+    names = [t["notebook"] for t in smoke_book.timings]
+    assert names[0] == "01_data" and names[-3:] == ["03_alpha_spectra", "04_pca", "05_results"]
+    assert len([n for n in names if n.startswith("02_variant_")]) == len(get_profile("smoke").variants)
+    for nb in smoke_book.notebooks:
+        assert (smoke_book.html / "book" / "generated" / f"{nb.stem}.html").is_file()
+
+
+def test_table1_has_a_number_in_every_cell_we_ran(smoke_book):
+    from bs4 import BeautifulSoup
+
+    from breastnet.profiles import get_profile
+    from breastnet.report import PAPER_TABLE1
+
+    soup = BeautifulSoup(page(smoke_book, "book/generated/05_results.html"), "html.parser")
+    table = soup.find("table", id="table1")
+    assert table is not None, "Table 1 is missing from the results page"
+    rows = {tr["data-variant"]: tr for tr in table.find("tbody").find_all("tr")}
+    variants = get_profile("smoke").variants
+    assert list(rows) == list(variants)
+    for variant, tr in rows.items():
+        ours = tr.find_all("td", class_="ours")
+        expected = 5 if variant.endswith("DMTL") else 3  # RMSE and CC exist for multi-task rows only
+        assert len(ours) == expected, variant
+        for cell in ours:
+            assert "empty" not in cell["class"], f"{variant}: a cell without runs"
+            mean = cell.find("span", class_="mean")
+            assert mean and re.match(r"-?\d\.\d{3}", mean.get_text(strip=True)), f"{variant}: {cell.get_text()!r}"
+        accuracy = tr.find("td", attrs={"data-metric": "accuracy"})
+        assert accuracy.find("span", class_="paper").get_text() == f"paper {PAPER_TABLE1[variant]['accuracy']:.4f}"
+
+
+def test_every_figure_file_is_there(smoke_book):
+    from bs4 import BeautifulSoup
+
+    html = smoke_book.html
+    pages = sorted(html.rglob("*.html"))
+    images = {}
+    for path in pages:
+        text = path.read_text(encoding="utf-8")
+        assert "<Figure size" not in text and "&lt;Figure size" not in text, f"{path.name}: a figure became text"
+        for img in BeautifulSoup(text, "html.parser").find_all("img"):
+            src = img["src"]
+            if src.startswith("data:") or src.startswith("http"):
+                continue
+            target = (path.parent / src).resolve()
+            assert target.is_file(), f"{path.relative_to(html)}: missing image {src}"
+            images.setdefault(path.relative_to(html).as_posix(), []).append(src)
+    expected = {"book/method.html": 1, "book/generated/01_data.html": 1, "book/generated/03_alpha_spectra.html": 2,
+                "book/generated/04_pca.html": 1, "book/generated/05_results.html": 2}
+    for name, count in expected.items():
+        assert len(images.get(name, [])) >= count, f"{name}: {images.get(name)}"
+    variant_pages = [p for p in images if "02_variant_" in p]
+    assert variant_pages and all(len(images[p]) >= 2 for p in variant_pages)  # learning curves, confusion
+
+
+def test_no_unresolved_glue_and_no_unexplained_warning(smoke_book):
+    assert not [w for w in smoke_book.warnings if "glue" in w.lower()]
+    assert unexplained(smoke_book.warnings) == []
+    for path in smoke_book.html.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        assert "{glue" not in text, f"{path.name}: an unrendered glue role"
+        assert "tag_injected-parameters" not in text, f"{path.name}: papermill's parameters cell is shown"
+
+
+def test_pages_say_the_data_are_synthetic(smoke_book):
+    assert "book/intro.html" in page(smoke_book, "index.html")  # the front page redirects to the intro
+    assert "SYNTHETIC data: not patient data" in page(smoke_book, "book/intro.html")
+    for name in ("book/generated/05_results.html", "book/generated/03_alpha_spectra.html",
+                 "book/generated/04_pca.html", "book/discussion.html"):
+        assert "SYNTHETIC" in page(smoke_book, name), name
+    assert "not testable here" in page(smoke_book, "book/discussion.html")
+    title = re.search(r"<title>(.*?)</title>", page(smoke_book, "book/generated/02_variant_09_E-DMTL.html"), re.S)
+    assert "E-DMTL" in title.group(1)
