@@ -96,28 +96,26 @@ def _mask_bbox(lesion: np.ndarray) -> list[int]:
 # --------------------------------------------------------------------------- one record
 
 
+def _read_checked(path, kind: str, record_id: str, out: list):
+    """Read an image or mask; append "<kind>-missing" / "<kind>-unreadable" to `out` on failure."""
+    path = Path(path)
+    if not path.is_file():
+        out.append(Problem(FATAL, f"{kind}-missing", str(path), f"{kind} file of {record_id} does not exist"))
+        return None
+    pixels, why = _read(path)
+    if pixels is None:
+        out.append(Problem(FATAL, f"{kind}-unreadable", str(path), why))
+    return pixels
+
+
 def _check_record(record, csv_label: str) -> list[Problem]:
     """Every image-level problem of one record."""
     out = []
-    image = mask = None
     img_path = Path(record.image)
-    if not img_path.is_file():
-        out.append(Problem(FATAL, "image-missing", str(img_path),
-                           f"image file of {record.id} does not exist"))
-    else:
-        image, why = _read(img_path)
-        if image is None:
-            out.append(Problem(FATAL, "image-unreadable", str(img_path), why))
-
+    image = _read_checked(img_path, "image", record.id, out)
+    mask = None
     if record.mask is not None:  # None: the loader already reported mask-missing
-        mask_path = Path(record.mask)
-        if not mask_path.is_file():
-            out.append(Problem(FATAL, "mask-missing", str(mask_path),
-                               f"mask file of {record.id} does not exist"))
-        else:
-            mask, why = _read(mask_path)
-            if mask is None:
-                out.append(Problem(FATAL, "mask-unreadable", str(mask_path), why))
+        mask = _read_checked(record.mask, "mask", record.id, out)
 
     meta = record.meta or {}
     if image is not None and meta.get("Width") not in (None, "") and meta.get("Height") not in (None, ""):

@@ -743,13 +743,19 @@ def drop_text(points: pd.DataFrame) -> str:
     return ("; ".join(parts) + ".") if parts else "No alpha spectrum was run."
 
 
-def tail_text(tails: pd.DataFrame) -> str:
-    """Whether the spectra have fatter tails at alpha 0 than at 0.25, in words."""
+def _alpha_pairs(frame: pd.DataFrame, column: str) -> list[tuple[str, float, float]]:
+    """(family, value at alpha 0, value at alpha 0.25) for families that have both."""
     pairs = []
-    for fam, g in tails.groupby("family", sort=False):
-        at = {round(a, 6): v for a, v in zip(g["alpha"], g["tail_mean"])}
+    for fam, g in frame.groupby("family", sort=False):
+        at = {round(a, 6): v for a, v in zip(g["alpha"], g[column])}
         if 0.0 in at and 0.25 in at:
             pairs.append((fam, at[0.0], at[0.25]))
+    return pairs
+
+
+def tail_text(tails: pd.DataFrame) -> str:
+    """Whether the spectra have fatter tails at alpha 0 than at 0.25, in words."""
+    pairs = _alpha_pairs(tails, "tail_mean")
     if not pairs:
         return "No family has runs at both α = 0 and α = 0.25."
     fatter = sum(a0 > a1 for _, a0, a1 in pairs)
@@ -760,11 +766,7 @@ def tail_text(tails: pd.DataFrame) -> str:
 
 def calibration_text(cal: pd.DataFrame) -> str:
     """ECE at alpha 0 against 0.25 per family, in words."""
-    pairs = []
-    for fam, g in cal.groupby("family", sort=False):
-        at = {round(a, 6): v for a, v in zip(g["alpha"], g["ece_pooled"])}
-        if 0.0 in at and 0.25 in at:
-            pairs.append((fam, at[0.0], at[0.25]))
+    pairs = _alpha_pairs(cal, "ece_pooled")
     if not pairs:
         return "No family has runs at both α = 0 and α = 0.25."
     lower = sum(e1 < e0 for _, e0, e1 in pairs)
