@@ -146,6 +146,65 @@ class _Compiled:
     weights: object
 
 
+def _mean_logs(logs_list, prefix=""):
+    keys = logs_list[0].keys() if logs_list else ()
+    return {prefix + k: float(np.mean([float(logs[k]) for logs in logs_list])) for k in keys}
+
+
+def fit_batches(model, batches, validation, epochs, eval_batch_size, callbacks, verbose=0):
+    """`model.fit`'s epoch loop, driven through `train_on_batch` / `test_on_batch`.
+
+    Why not `fit`: on TensorFlow every `fit` call wraps a new tf.data iterator in the
+    outer step function, which is traced and optimised again (measured: 24-30 s at the
+    start of every run for two DenseNet-121 streams, against about 3 s for a step).
+    `train_on_batch` calls the cached per-batch step function directly, so a run on
+    an already compiled model starts at full speed. Keras' own callbacks (early
+    stopping with best-weight restore, progress bar, History) are driven as `fit` does.
+
+    Args:
+        model: a compiled model.
+        batches: a `TrainBatches` (full batches only, so one traced shape).
+        validation: (x, y, sample_weight) padded to a multiple of `eval_batch_size`, or None.
+        epochs: maximum epochs.
+        eval_batch_size: validation batch size.
+        callbacks: Keras callbacks.
+        verbose: 0 silent, 1 progress bar, 2 one line per epoch.
+
+    Returns:
+        The `keras.callbacks.History` of the run.
+    """
+    history = keras.callbacks.History()
+    cbs = keras.callbacks.CallbackList([*callbacks, history], model=model, add_history=False,
+                                       add_progbar=verbose > 0, verbose=verbose, epochs=epochs,
+                                       steps=len(batches))
+    model.stop_training = False
+    cbs.on_train_begin()
+    for epoch in range(epochs):
+        cbs.on_epoch_begin(epoch)
+        train_logs = []
+        for step in range(len(batches)):
+            cbs.on_train_batch_begin(step)
+            x, y = batches[step]
+            train_logs.append(model.train_on_batch(x, y, return_dict=True))
+            cbs.on_train_batch_end(step, train_logs[-1])
+        logs = _mean_logs(train_logs)  # all batches are full: the plain mean is fit's mean
+        if validation is not None:
+            x, y, w = validation
+            val_logs = []
+            for start in range(0, len(w), eval_batch_size):
+                part = slice(start, start + eval_batch_size)
+                val_logs.append(model.test_on_batch({k: v[part] for k, v in x.items()},
+                                                    {k: v[part] for k, v in y.items()}, w[part],
+                                                    return_dict=True))
+            logs.update(_mean_logs(val_logs, prefix="val_"))
+        batches.on_epoch_end()
+        cbs.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    cbs.on_train_end()
+    return history
+
+
 class EpochTimer(keras.callbacks.Callback):
     """Seconds per epoch: the first one carries the trace, the rest are steady state."""
 
@@ -253,9 +312,8 @@ class Trainer:
                           _targets(val_records, variant), weight.astype(np.float32))
             callbacks.append(keras.callbacks.EarlyStopping(
                 monitor="val_loss", patience=profile.patience, restore_best_weights=True))
-        history = model.fit(batches, validation_data=validation, epochs=profile.epochs,
-                            validation_batch_size=profile.eval_batch_size,
-                            callbacks=callbacks, verbose=self.verbose)
+        history = fit_batches(model, batches, validation, profile.epochs, profile.eval_batch_size,
+                              callbacks, verbose=self.verbose)
         t_fit = time.perf_counter() - t0 - t_compile - t_init
 
         # Test: one padded predict pass for probabilities, BI-RADS and features.
