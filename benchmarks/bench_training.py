@@ -64,9 +64,9 @@ class BatchTimer:
         self.callback = _Timer()
 
 
-def run_baseline(size, steps, batch):
+def two_stream_baseline(size):
+    """The plain model: two DenseNet-121 streams, concatenated GAP features, softmax, SGD."""
     import keras
-    import numpy as np
 
     inputs, feats = {}, []
     for stream in ("oa", "hs"):
@@ -78,9 +78,36 @@ def run_baseline(size, steps, batch):
     out = keras.layers.Dense(2, activation="softmax")(keras.layers.Concatenate()(feats))
     model = keras.Model(inputs, out)
     model.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9), loss="categorical_crossentropy")
+    return model
+
+
+def in_memory_project_data(n, size):
+    """A Dataset of n records and a patch store serving random uint8 patches from memory."""
+    import numpy as np
+
+    from breastnet.data import Dataset, Record
+    from breastnet.patches import PatchSet
+
+    rng = np.random.default_rng(0)
+    records = [Record(f"i{i}", "-", "-", int(i % 2), "3", 0.01, f"p{i}", "bench") for i in range(n)]
+    data = Dataset("bench", ".", "manifest", records)
+    oa = rng.integers(0, 255, (n, size, size), dtype=np.uint8)
+    hs = (rng.uniform(size=oa.shape) > 0.5).astype(np.uint8) * 255
+
+    class Store:  # in-memory patches: the benchmarks measure training, not preprocessing
+        def get(self, size_, margin):
+            return PatchSet([r.id for r in records], oa, hs, size, margin, "bench")
+
+    return data, Store()
+
+
+def run_baseline(size, steps, batch):
+    import numpy as np
+
+    model = two_stream_baseline(size)
     rng = np.random.default_rng(0)
     n = batch * steps
-    x = {s: rng.normal(size=(n, size, size, 3)).astype("float32") for s in inputs}
+    x = {s: rng.normal(size=(n, size, size, 3)).astype("float32") for s in ("oa", "hs")}
     y = np.eye(2, dtype="float32")[rng.integers(0, 2, n)]
     timer = BatchTimer()
     model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[timer.callback])
@@ -92,24 +119,13 @@ def run_project(size, steps, batch, settings):
 
     import numpy as np
 
-    from breastnet.data import Dataset, Record
-    from breastnet.patches import PatchSet
     from breastnet.profiles import get_profile
     from breastnet.splits import Split
     from breastnet.training import Trainer
     from breastnet.variants import get_variant
 
     n = batch * steps
-    rng = np.random.default_rng(0)
-    records = [Record(f"i{i}", "-", "-", int(i % 2), "3", 0.01, f"p{i}", "bench") for i in range(n + 4)]
-    data = Dataset("bench", ".", "manifest", records)
-    oa = rng.integers(0, 255, (len(records), size, size), dtype=np.uint8)
-    hs = (rng.uniform(size=oa.shape) > 0.5).astype(np.uint8) * 255
-
-    class Store:  # in-memory patches: the benchmark measures training, not preprocessing
-        def get(self, size_, margin):
-            return PatchSet([r.id for r in records], oa, hs, size, margin, "bench")
-
+    data, store = in_memory_project_data(n + 4, size)
     profile = replace(get_profile("cpu"), size=size, epochs=1, batch_size=batch, weights=None,
                       val_fraction=0.0, eval_batch_size=64,
                       deterministic=settings.get("deterministic", True),
@@ -120,11 +136,11 @@ def run_project(size, steps, batch, settings):
     split = Split(0, 0, np.arange(n), np.array([], dtype=np.int64), np.arange(n, n + 4))
     timer = BatchTimer()
     trainer.extra_callbacks = [timer.callback]
-    trainer.run(data, Store(), split, get_variant("DSTL"), seed=0)
+    trainer.run(data, store, split, get_variant("DSTL"), seed=0)
     first = timer.seconds[0]
     # A second run on the same trainer: its first step shows whether the trace was reused.
     timer.seconds.clear()
-    trainer.run(data, Store(), split, get_variant("DSTL", 0.25), seed=1)
+    trainer.run(data, store, split, get_variant("DSTL", 0.25), seed=1)
     second_first = timer.seconds[0]
     steady = batch * (len(timer.seconds) - 1) / sum(timer.seconds[1:])
     return first, steady, second_first

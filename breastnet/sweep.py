@@ -100,6 +100,23 @@ def plan_runs(profile, variants=None, alphas=None, spectra=True, splits=None) ->
     return runs
 
 
+def order_for_reuse(runs, architecture_key) -> list[RunSpec]:
+    """Runs grouped by architecture, then by (repeat, fold), keeping the plan's order otherwise.
+
+    Within one architecture a run's initial weights depend only on its seed, i.e. on its
+    (repeat, fold): in this order the trainer builds each seed's initial weights once
+    and keeps only the last ones.
+
+    Args:
+        runs: RunSpecs in plan order.
+        architecture_key: variant -> what makes two variants share a compiled model.
+    """
+    first_seen: dict = {}
+    for spec in runs:
+        first_seen.setdefault(architecture_key(spec.variant), len(first_seen))
+    return sorted(runs, key=lambda spec: (first_seen[architecture_key(spec.variant)], spec.repeat, spec.fold))
+
+
 def make_splits(dataset, profile, scheme: str = "cv"):
     """CV splits of a profile: "cv" (repeated StratifiedGroupKFold) or "official" (BUS-BRA's)."""
     if scheme == "official":
@@ -140,6 +157,7 @@ def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, s
     by_key = {(s.fold, s.repeat): s for s in splits}
     store = PatchStore(data, cache_dir=cache_dir)
     todo = [spec for spec in runs if valid_result(folder / spec.filename) is None]
+    todo = order_for_reuse(todo, trainer.architecture_key)
     log(f"{data.name}: {len(data)} images; profile {profile.name}; {len(runs)} runs planned, "
         f"{len(runs) - len(todo)} already done, {len(todo)} to train -> {folder}")
     bar = keras.utils.Progbar(len(todo), unit_name="run") if todo else None

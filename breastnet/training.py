@@ -234,11 +234,16 @@ class Trainer:
         self.steps_per_execution = 1
         self.extra_callbacks = []  # e.g. timers of the benchmarks
         self.compiled_ = {}
+        self.initial_weights_ = {}  # architecture key -> (seed, weights, weights_used) of the last seed
         self.determinism_ = enable_determinism() if profile.deterministic else "off"
+
+    def architecture_key(self, variant: Variant) -> tuple:
+        """What makes two variants share a compiled model: architecture, input size, weights."""
+        return (variant.architecture, input_size(variant, self.profile.size), str(self.weights))
 
     def model_for(self, variant: Variant):
         """The compiled model of `variant`'s architecture (built and traced once)."""
-        key = (variant.architecture, input_size(variant, self.profile.size), str(self.weights))
+        key = self.architecture_key(variant)
         if key not in self.compiled_:
             size = input_size(variant, self.profile.size)
             model = compile_model(build_model(variant, size, self.weights), self.profile.run_eagerly,
@@ -247,13 +252,25 @@ class Trainer:
         return self.compiled_[key]
 
     def reinitialize(self, compiled: _Compiled, variant: Variant, seed: int) -> str:
-        """Weights of a freshly built model under `seed`, optimizer state zeroed, alpha set."""
+        """Weights of a freshly built model under `seed`, optimizer state zeroed, alpha set.
+
+        The initial weights depend only on the architecture and the seed, so the last
+        seed's are kept per architecture: the runs of one fold (Table 1 rows sharing an
+        architecture, every alpha of a spectrum) build the throwaway model once, not once
+        each (about 8 s for two DenseNet-121 streams). `run_sweep` orders its runs so that
+        those runs follow each other.
+        """
         seed_everything(seed)
-        fresh = build_model(variant, compiled.size, compiled.weights)
-        compiled.model.set_weights(fresh.get_weights())
-        used = fresh.weights_used
-        del fresh
-        gc.collect()
+        key = self.architecture_key(variant)
+        cached = self.initial_weights_.get(key)
+        if cached is None or cached[0] != seed:
+            fresh = build_model(variant, compiled.size, compiled.weights)
+            cached = (seed, fresh.get_weights(), fresh.weights_used)
+            self.initial_weights_[key] = cached
+            del fresh
+            gc.collect()
+        _, weights, used = cached
+        compiled.model.set_weights(weights)
         for var in compiled.model.optimizer.variables:
             var.assign(ops.zeros(var.shape, dtype=var.dtype))
         compiled.model.alpha.assign(float(variant.alpha))

@@ -30,6 +30,20 @@ def test_plan_shares_runs_between_table_and_spectra(tiny_dataset):
     assert len(runs) == 3 * 2
 
 
+def test_runs_sharing_architecture_and_seed_follow_each_other(tiny_dataset):
+    profile = get_profile("cpu")
+    splits = cv_splits(tiny_dataset.records, profile.folds, 2, 0)
+    runs = plan_runs(profile, splits=splits)
+    ordered = sweep.order_for_reuse(runs, lambda v: v.architecture)
+    assert sorted(r.filename for r in ordered) == sorted(r.filename for r in runs)
+    # Each (architecture, seed) group is one block: one trace and one initial-weights build each.
+    blocks = [(r.variant.architecture, r.seed) for r in ordered]
+    changes = 1 + sum(a != b for a, b in zip(blocks, blocks[1:]))
+    assert changes == len(set(blocks)) == 6 * profile.folds * 2  # 6 architectures of Table 1
+    archs = [r.variant.architecture for r in ordered]
+    assert 1 + sum(a != b for a, b in zip(archs, archs[1:])) == 6
+
+
 @pytest.fixture
 def tiny_sweep(tiny_dataset, tmp_path, tiny_backbone_registered, monkeypatch):
     monkeypatch.setattr(sweep, "get_variant", tiny_backbone_registered)

@@ -52,6 +52,9 @@ def test_reinitialised_run_reproduces_the_first_step_for_step(tiny_dataset, setu
         np.testing.assert_allclose(feats, f1, rtol=1e-4, atol=1e-6)
     different, _ = trainer.run(tiny_dataset, store, split, variant, seed=6)
     assert not np.allclose(history(different)["loss"], history(first)["loss"])
+    # Back to seed 5 after the kept initial weights moved on to seed 6: built anew, same run.
+    back, _ = trainer.run(tiny_dataset, store, split, variant, seed=5)
+    np.testing.assert_allclose(history(back)["loss"], history(first)["loss"], rtol=1e-5)
 
 
 def test_alpha_changes_without_a_new_model_or_trace(tiny_dataset, setup, tiny_backbone_registered):
