@@ -653,6 +653,44 @@ def data_statement(synthetic: bool, name: str) -> str:
     return f"the {name} breast ultrasound dataset (real, biopsy-proven images)"
 
 
+def learning_check(results, threshold: float = 0.5) -> dict:
+    """How many runs gave every test image the same predicted class.
+
+    Such a run's accuracy is the share of that class in its test fold, whatever else
+    it learned, and its sensitivity and specificity are 1 and 0: a reader has to know
+    before reading Table 1. With random init and a few dozen SGD steps this is common.
+
+    Args:
+        results: result dicts (with "predictions").
+        threshold: the decision threshold on p(malignant).
+
+    Returns:
+        dict: runs, one_class (runs whose test predictions are all one class),
+        median_sd (median over runs of the sd of p(malignant) over the run's test
+        images), text (one sentence for the book).
+    """
+    one_class, spreads = 0, []
+    for r in results:
+        p = np.asarray(r["predictions"]["p_malignant"], dtype=float)
+        if len(p) == 0:
+            continue
+        spreads.append(float(p.std()))
+        above = p >= threshold
+        one_class += int(above.all() or not above.any())
+    n = len(spreads)
+    median_sd = float(np.median(spreads)) if spreads else math.nan
+    if n == 0:
+        text = "No run has test predictions yet."
+    elif one_class == 0:
+        text = (f"Every one of the {n} runs predicted both classes among its test images "
+                f"(median sd of p(malignant) over a run's test images: {median_sd:.3f}).")
+    else:
+        text = (f"In {one_class} of {n} runs every test image got the same predicted class, so those runs' "
+                f"accuracy is just the share of that class in the fold, with sensitivity and specificity 1 "
+                f"and 0 (median sd of p(malignant) over a run's test images: {median_sd:.3f}).")
+    return {"runs": n, "one_class": one_class, "median_sd": median_sd, "text": text}
+
+
 def study_facts(results) -> dict:
     """What a results page must state, read from the result files themselves.
 

@@ -276,6 +276,18 @@ def test_history_and_confusion():
     assert cm.loc["malignant", "malignant"] == 2 and cm.loc["malignant", "benign"] == 2
 
 
+def test_learning_check_counts_one_class_runs():
+    flat = fake_result("DSTL", 0.0, 0, n_test=4)
+    flat["predictions"]["p_malignant"] = [0.52, 0.53, 0.55, 0.51]  # all malignant: one class
+    mixed = fake_result("DSTL", 0.0, 1, n_test=4)
+    mixed["predictions"]["p_malignant"] = [0.1, 0.9, 0.1, 0.9]  # sd 0.4
+    check = report.learning_check([flat, mixed])
+    assert check["runs"] == 2 and check["one_class"] == 1
+    assert check["median_sd"] == pytest.approx((np.std([0.52, 0.53, 0.55, 0.51]) + 0.4) / 2)
+    assert check["text"].startswith("In 1 of 2 runs every test image got the same predicted class")
+    assert report.learning_check([mixed])["text"].startswith("Every one of the 1 runs predicted both classes")
+
+
 def test_study_facts_say_synthetic():
     facts = report.study_facts([fake_result("DSSL", 0.0, 0, synthetic=True)])
     assert facts["synthetic"] and "SYNTHETIC" in facts["statement"]
