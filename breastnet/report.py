@@ -406,6 +406,19 @@ def claim_verdicts(table: pd.DataFrame, synthetic: bool) -> dict[str, dict]:
 # --------------------------------------------------------------------------- alpha spectra
 
 
+#: Range of each metric: error bars are cut at its ends (an sd bar past 1 is not a value).
+METRIC_RANGE = {"accuracy": (0.0, 1.0), "sensitivity": (0.0, 1.0), "specificity": (0.0, 1.0), "auc": (0.0, 1.0),
+                "balanced_accuracy": (0.0, 1.0), "cc": (-1.0, 1.0), "rmse": (0.0, math.inf)}
+
+
+def clipped_error_bars(mean, sd, metric: str) -> np.ndarray:
+    """(2, n) lower and upper bar lengths of mean +- sd, cut at the metric's range (for `errorbar`)."""
+    mean = np.asarray(mean, dtype=float)
+    sd = np.nan_to_num(np.asarray(sd, dtype=float))
+    low, high = METRIC_RANGE.get(metric, (-math.inf, math.inf))
+    return np.stack([mean - np.maximum(mean - sd, low), np.minimum(mean + sd, high) - mean])
+
+
 def alpha_curve(runs: pd.DataFrame, families=FAMILIES, metrics=("accuracy", "sensitivity", "specificity",
                                                                   "rmse", "cc"), level: float = 0.95) -> pd.DataFrame:
     """Mean and corrected CI of each metric against alpha, per family (long format)."""

@@ -231,6 +231,13 @@ def test_spectrum_tails():
 # --------------------------------------------------------------------------- alpha spectra
 
 
+def test_error_bars_stop_at_the_metric_range():
+    bars = report.clipped_error_bars([0.9, 0.5, 0.1], [0.3, 0.2, np.nan], "sensitivity")
+    np.testing.assert_allclose(bars, [[0.3, 0.2, 0.0], [0.1, 0.2, 0.0]])
+    np.testing.assert_allclose(report.clipped_error_bars([0.1], [0.5], "rmse"), [[0.1], [0.5]])
+    np.testing.assert_allclose(report.clipped_error_bars([-0.8], [0.5], "cc"), [[0.2], [0.5]])
+
+
 def test_alpha_curve_and_drop_points():
     results = []
     for alpha, acc in ((0.0, 0.80), (0.25, 0.84), (1.0, 0.83), (4.0, 0.70), (16.0, 0.51)):
