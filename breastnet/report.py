@@ -699,8 +699,8 @@ def learning_check(results, threshold: float = 0.5) -> dict:
                 f"(median sd of p(malignant) over a run's test images: {median_sd:.3f}).")
     else:
         text = (f"In {one_class} of {n} runs every test image got the same predicted class, so those runs' "
-                f"accuracy is just the share of that class in the fold, with sensitivity and specificity 1 "
-                f"and 0 (median sd of p(malignant) over a run's test images: {median_sd:.3f}).")
+                f"accuracy is just the share of that class in the fold and their sensitivity and specificity are "
+                f"1 and 0 or 0 and 1 (median sd of p(malignant) over a run's test images: {median_sd:.3f}).")
     return {"runs": n, "one_class": one_class, "median_sd": median_sd, "text": text}
 
 
