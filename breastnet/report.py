@@ -361,18 +361,30 @@ def claims_table(runs: pd.DataFrame, metric: str = "accuracy", level: float = 0.
     return pd.DataFrame(rows)
 
 
-def claim_verdicts(table: pd.DataFrame, synthetic: bool) -> dict[str, dict]:
+def claim_verdicts(table: pd.DataFrame, synthetic: bool, one_class_share: dict | None = None) -> dict[str, dict]:
     """One verdict per claim: "supported", "not supported" or "not testable here", with evidence.
 
     A comparison supports its claim when its corrected 95 % interval lies above 0.
     A claim with several comparisons (the entropy term) is supported when all are.
     On synthetic phantoms nothing is evidence about breast ultrasound, so every claim
     is "not testable here" and the statistics are reported as a pipeline check only.
+    A claim is also "not testable here" when, for a model it compares, at least half of
+    the runs gave every test image one class (`learning_check`): their accuracy is a
+    class share, and a difference between such runs says nothing for or against it.
+
+    Args:
+        table: `claims_table` output.
+        synthetic: whether the data are synthetic.
+        one_class_share: (family, alpha) -> share of one-class runs (`learning_check`'s
+            "by_model"); None: not checked.
     """
     out = {}
+    one_class_share = one_class_share or {}
     for claim in CLAIMS:
         rows = table[table["claim"] == claim.key]
         parts, testable, supported, missing = [], True, True, False
+        degenerate = sorted({name for _, r in rows.iterrows() for name in (r["better"], r["baseline"])
+                             if one_class_share.get(row_key(name), 0.0) >= 0.5})
         for _, r in rows.iterrows():
             paper = f"; paper {r['paper_diff']:+.4f}" if pd.notna(r["paper_diff"]) else ""
             if r["n"] < 2:
@@ -390,6 +402,10 @@ def claim_verdicts(table: pd.DataFrame, synthetic: bool) -> dict[str, dict]:
         if synthetic:
             verdict = "not testable here"
             why = "the data are SYNTHETIC phantoms; the statistics only check the pipeline"
+        elif degenerate:
+            verdict = "not testable here"
+            why = (f"at least half of the runs of {', '.join(degenerate)} gave every test image one class, "
+                   f"so their accuracy is a class share, not a skill")
         elif not testable:
             verdict = "not testable here"
             why = ("the runs it needs are missing from this profile or dataset" if missing else
@@ -680,16 +696,19 @@ def learning_check(results, threshold: float = 0.5) -> dict:
     Returns:
         dict: runs, one_class (runs whose test predictions are all one class),
         median_sd (median over runs of the sd of p(malignant) over the run's test
-        images), text (one sentence for the book).
+        images), text (one sentence for the book), by_model ((family, alpha) -> share
+        of its runs that gave one class).
     """
-    one_class, spreads = 0, []
+    one_class, spreads, by_model = 0, [], {}
     for r in results:
         p = np.asarray(r["predictions"]["p_malignant"], dtype=float)
         if len(p) == 0:
             continue
         spreads.append(float(p.std()))
         above = p >= threshold
-        one_class += int(above.all() or not above.any())
+        flat = int(above.all() or not above.any())
+        one_class += flat
+        by_model.setdefault((r["run"]["family"], float(r["run"]["alpha"])), []).append(flat)
     n = len(spreads)
     median_sd = float(np.median(spreads)) if spreads else math.nan
     if n == 0:
@@ -701,7 +720,8 @@ def learning_check(results, threshold: float = 0.5) -> dict:
         text = (f"In {one_class} of {n} runs every test image got the same predicted class, so those runs' "
                 f"accuracy is just the share of that class in the fold and their sensitivity and specificity are "
                 f"1 and 0 or 0 and 1 (median sd of p(malignant) over a run's test images: {median_sd:.3f}).")
-    return {"runs": n, "one_class": one_class, "median_sd": median_sd, "text": text}
+    return {"runs": n, "one_class": one_class, "median_sd": median_sd, "text": text,
+            "by_model": {key: float(np.mean(flags)) for key, flags in by_model.items()}}
 
 
 def study_facts(results) -> dict:

@@ -293,6 +293,18 @@ def test_learning_check_counts_one_class_runs():
     assert check["median_sd"] == pytest.approx((np.std([0.52, 0.53, 0.55, 0.51]) + 0.4) / 2)
     assert check["text"].startswith("In 1 of 2 runs every test image got the same predicted class")
     assert report.learning_check([mixed])["text"].startswith("Every one of the 1 runs predicted both classes")
+    assert check["by_model"] == {("DSTL", 0.0): 0.5}
+
+
+def test_claims_on_one_class_runs_are_not_testable():
+    # The clear gain of test_claim_verdicts, but half of DSTL's runs gave one class to every image.
+    strong = [fake_result("DSSL", 0.0, f, accuracy=0.70 + 0.01 * f) for f in range(4)]
+    strong += [fake_result("DSTL", 0.0, f, accuracy=0.80 + 0.012 * f) for f in range(4)]
+    table = report.claims_table(report.runs_frame(strong))
+    assert report.claim_verdicts(table, False, {("DSTL", 0.0): 0.25})["shape"]["verdict"] == "supported"
+    verdict = report.claim_verdicts(table, False, {("DSTL", 0.0): 0.5})["shape"]
+    assert verdict["verdict"] == "not testable here"
+    assert "runs of DSTL gave every test image one class" in verdict["why"]
 
 
 def test_study_facts_say_synthetic():
