@@ -686,7 +686,7 @@ def learning_check(results, threshold: float = 0.5) -> dict:
     """How many runs gave every test image the same predicted class.
 
     Such a run's accuracy is the share of that class in its test fold, whatever else
-    it learned, and its sensitivity and specificity are 1 and 0: a reader has to know
+    it learned, and its sensitivity and specificity are 1 and 0 (or 0 and 1): a reader has to know
     before reading Table 1. With random init and a few dozen SGD steps this is common.
 
     Args:
