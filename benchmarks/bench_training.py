@@ -33,6 +33,10 @@ CONFIGS = {
     "project": ("project", 16, {}),
     "project-b32": ("project", 32, {}),
     "project-threads1x2": ("project", 16, {"inter_op": 1, "intra_op": 2}),
+    "project-1thread": ("project", 16, {"inter_op": 1, "intra_op": 1}),
+    # Two one-thread processes at once, as `python -m breastnet sweep --workers 2` runs them:
+    # the row is their summed images/s (the cores are shared, memory bandwidth too).
+    "project-2workers": ("project", 16, {"inter_op": 1, "intra_op": 1, "processes": 2}),
     "project-spe4": ("project", 16, {"steps_per_execution": 4}),
     "project-eager": ("project", 16, {"run_eagerly": True}),
     "project-nondet": ("project", 16, {"deterministic": False}),
@@ -161,6 +165,31 @@ def child(args):
                       "wall_s": time.perf_counter() - start}))
 
 
+def run_config(config, size, steps, env):
+    """One row: the config's child process, or several at once for a multi-process config."""
+    processes = CONFIGS[config][2].get("processes", 1)
+    cmd = [sys.executable, __file__, "--child", "--config", config, "--size", str(size), "--steps", str(steps)]
+    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+             for _ in range(processes)]
+    rows = []
+    for proc in procs:
+        stdout, stderr = proc.communicate()
+        lines = [l for l in stdout.splitlines() if l.startswith("{")]
+        if proc.returncode or not lines:
+            print(f"{config} {size}px failed:\n{stderr[-2000:]}")
+            return None
+        rows.append(json.loads(lines[-1]))
+    if processes == 1:
+        return rows[0]
+    # Concurrent processes: throughput adds up; the slowest sets the times; memory adds up.
+    return {"config": config, "size": size, "batch": rows[0]["batch"],
+            "first_step_s": max(r["first_step_s"] for r in rows),
+            "second_run_first_step_s": max(r["second_run_first_step_s"] for r in rows),
+            "images_per_s": sum(r["images_per_s"] for r in rows),
+            "peak_mib": sum(r["peak_mib"] for r in rows), "wall_s": max(r["wall_s"] for r in rows),
+            "per_process_images_per_s": [r["images_per_s"] for r in rows]}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[64])
@@ -178,14 +207,10 @@ def main():
     print(f"backend {env.get('KERAS_BACKEND', 'tensorflow')}, {os.cpu_count()} CPUs, {args.steps} steps per config")
     for size in args.sizes:
         for config in args.configs:
-            out = subprocess.run([sys.executable, __file__, "--child", "--config", config, "--size", str(size),
-                                  "--steps", str(args.steps)], capture_output=True, text=True, env=env)
-            lines = [l for l in out.stdout.splitlines() if l.startswith("{")]
-            if out.returncode or not lines:
-                print(f"{config} {size}px failed:\n{out.stderr[-2000:]}")
-                continue
-            rows.append(json.loads(lines[-1]))
-            print(f"  done {config} {size}px in {rows[-1]['wall_s']:.0f} s", flush=True)
+            row = run_config(config, size, args.steps, env)
+            if row is not None:
+                rows.append(row)
+                print(f"  done {config} {size}px in {row['wall_s']:.0f} s", flush=True)
     print(f"\n{'config':<20}{'size':>5}{'batch':>6}{'1st step s':>11}{'2nd run 1st':>12}"
           f"{'img/s':>8}{'peak MiB':>9}{'ratio':>7}")
     for row in rows:

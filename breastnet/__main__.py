@@ -27,6 +27,9 @@ def _common(parser):
     parser.add_argument("--splits", choices=("cv", "official"), default="cv",
                         help="cv: repeated StratifiedGroupKFold; official: BUS-BRA's k-fold CSV")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes training at once, each on cores/workers CPU threads and whole "
+                             "architectures (default 1; 2 is faster on a 2-core CPU, see benchmarks/)")
 
 
 def _profile(args):
@@ -53,7 +56,7 @@ def _sweep(args, variants, alphas, spectra):
     weights = "profile" if args.weights is None else (None if args.weights.lower() == "none" else args.weights)
     folder, results = run_sweep(dataset, profile, args.out, variants=variants, alphas=alphas,
                                 spectra=spectra, scheme=args.splits, weights=weights,
-                                verbose=0 if args.quiet else 2)
+                                verbose=0 if args.quiet else 2, workers=args.workers)
     print()
     if dataset.synthetic:
         print("NOTE: SYNTHETIC phantom data, not patients.")

@@ -153,18 +153,21 @@ def run_notebooks(profile: str = "cpu", data=None, results="results", root=None,
     return build
 
 
-def train_all(profile: str = "cpu", data=None, results="results", log=print) -> float:
+def train_all(profile: str = "cpu", data=None, results="results", log=print, workers: int = 1) -> float:
     """Train every run of the profile's book that has no result yet, in one process.
 
     Every notebook would train what it finds missing, but each runs in its own kernel
     and would trace each architecture again (about 40 s for two DenseNet-121 streams
     at 64 px, 1.5-2 min on a bare Keras build). One `python -m breastnet sweep` over the
     whole plan traces each architecture once; the notebooks then only read results.
+    With `workers` > 1 the sweep trains whole architectures in that many processes at
+    once (`breastnet.sweep.train_in_workers`).
 
     Returns:
         The seconds it took.
     """
-    cmd = [sys.executable, "-m", "breastnet", "sweep", "--profile", profile, "--out", str(results), "--quiet"]
+    cmd = [sys.executable, "-m", "breastnet", "sweep", "--profile", profile, "--out", str(results), "--quiet",
+           "--workers", str(workers)]
     if data is not None:
         cmd += ["--data", str(data)]
     log(f"training: {' '.join(cmd[1:])}")
@@ -221,12 +224,13 @@ def build_html(root=None, log=print) -> tuple[Path, list[str], Path]:
 
 
 def build_book(profile: str = "cpu", data=None, results="results", root=None, html: bool = True,
-               log=print, only=None) -> BookBuild:
+               log=print, only=None, workers: int = 1) -> BookBuild:
     """Run the notebooks, draw the method figure and build the HTML book.
 
     Args:
         profile, data, results, root, log, only: see `run_notebooks`.
         html: also run jupyter-book (False: notebooks only).
+        workers: training processes of the sweep before the notebooks (`train_all`).
 
     Returns:
         A `BookBuild`; `build.html / "index.html"` is the front page.
@@ -235,7 +239,7 @@ def build_book(profile: str = "cpu", data=None, results="results", root=None, ht
 
     root = Path(root or ROOT).resolve()
     started = time.perf_counter()
-    train_seconds = None if only else train_all(profile, data, results, log)
+    train_seconds = None if only else train_all(profile, data, results, log, workers)
     build = run_notebooks(profile, data, results, root, log, only, train_seconds)
     architecture_figure(root / "book" / "generated" / "dsetm.png")
     if html:
@@ -257,8 +261,11 @@ def main(argv=None) -> int:
                         help="run only these notebooks (names or prefixes: 01_data, 02_variant, 05...); "
                              "the others keep their last output")
     parser.add_argument("--notebooks-only", action="store_true", help="run the notebooks, skip jupyter-book")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="training processes before the notebooks (python -m breastnet sweep --workers)")
     args = parser.parse_args(argv)
-    build_book(args.profile, args.data or None, args.results, html=not args.notebooks_only, only=args.only)
+    build_book(args.profile, args.data or None, args.results, html=not args.notebooks_only, only=args.only,
+               workers=args.workers)
     return 0
 
 

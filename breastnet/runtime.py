@@ -43,6 +43,34 @@ def enable_determinism() -> str:
     return done
 
 
+def limit_cpu_threads(threads: int) -> str:
+    """Run the backend's CPU kernels on `threads` threads; return what was done.
+
+    For sweep workers that share the cores: two one-thread processes keep both cores
+    of this machine busy through each other's single-threaded phases (graph tracing,
+    building the initial weights), where one two-thread process leaves a core idle.
+    Call it before the backend runs its first op.
+
+    Args:
+        threads: threads for intra-op and inter-op parallelism.
+    """
+    threads = int(threads)
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf  # backend switch, like enable_determinism
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        return f"tensorflow intra_op={threads} inter_op={threads}"
+    if backend == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+        return f"torch.set_num_threads({threads})"
+    # XLA takes its CPU thread count from XLA_FLAGS when JAX starts; too late here.
+    return "not applied (JAX: set XLA_FLAGS before starting)"
+
+
 _BACKEND_SEEDED = False
 
 

@@ -4,7 +4,8 @@ A run is identified by (dataset, profile settings, backend, weights) -> a study
 folder, and by (family, alpha, repeat, fold) -> a file in it. E-DMTL at
 alpha 0.25 and DMTL's alpha spectrum point 0.25 are the same run and share
 one file. Every run's JSON is written atomically as soon as it finishes, so a
-sweep stopped at any moment resumes where it was.
+sweep stopped at any moment resumes where it was. With `workers` > 1, whole
+architectures are trained in parallel processes that share the CPU cores.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,8 +22,10 @@ import keras
 import numpy as np
 
 from .checks import check_dataset
+from .models import input_size
 from .problems import raise_if_fatal
 from .results import _atomic_write_bytes, valid_result, write_result
+from .runtime import limit_cpu_threads
 from .splits import cv_splits, limited_subset, official_splits
 from .training import PatchStore, Trainer
 from .variants import family, get_variant
@@ -124,8 +128,108 @@ def make_splits(dataset, profile, scheme: str = "cv"):
     return cv_splits(dataset.records, profile.folds, profile.repeats, profile.seed, profile.val_fraction)
 
 
+def run_cost(spec: RunSpec) -> int:
+    """Relative training work of a run: streams x training patch sets (Han's margins)."""
+    return len(spec.variant.streams) * max(1, len(spec.variant.margins))
+
+
+def architecture_blocks(runs, architecture_key) -> list[list[RunSpec]]:
+    """The runs cut into one list per architecture (order kept), the most work first.
+
+    A block is what one worker process trains: its architecture is traced once, there.
+
+    Args:
+        runs: RunSpecs in `order_for_reuse` order.
+        architecture_key: variant -> what makes two variants share a compiled model.
+    """
+    blocks: dict = {}
+    for spec in runs:
+        blocks.setdefault(architecture_key(spec.variant), []).append(spec)
+    return sorted(blocks.values(), key=lambda block: -sum(run_cost(spec) for spec in block))
+
+
+@dataclass(frozen=True)
+class SweepJob:
+    """Everything a process needs to train runs of one study and write their files."""
+
+    data: object
+    profile: object
+    weights: object
+    folder: Path
+    splits: dict  # (fold, repeat) -> Split
+    cache_dir: object = None
+
+
+def _train_one(job, trainer, store, spec) -> str:
+    """Train `spec` and write its result file; returns its progress line."""
+    split = job.splits[(spec.fold, spec.repeat)]
+    result, features = trainer.run(job.data, store, split, spec.variant, spec.seed)
+    write_result(job.folder / spec.filename, result, features)
+    m = result["metrics"]
+    return (f"{spec.label()}: accuracy {m['accuracy']:.3f}, auc {_fmt(m['auc'])} "
+            f"({result['training']['seconds']['total']:.0f} s")
+
+
+def _worker(index, job, threads, queue):
+    """A worker process: take architecture blocks off `queue` until a None, train them."""
+    threads_done = limit_cpu_threads(threads)
+    trainer = Trainer(job.profile, weights=job.weights, verbose=0)
+    trainer.cpu_threads_ = threads_done  # goes into each result's provenance
+    store = PatchStore(job.data, cache_dir=job.cache_dir, progress=False)
+    while (block := queue.get()) is not None:
+        for spec in block:
+            print(f"[worker {index}] {_train_one(job, trainer, store, spec)})", flush=True)
+
+
+def train_in_workers(job, todo, workers, architecture_key, log=print):
+    """Train `todo` in `workers` processes that share the CPU cores, one architecture per block.
+
+    Each process runs its kernels on cores // workers threads and pulls the next block
+    (largest first) when it is free, so each architecture is still traced once. Every run
+    is seeded by itself, so its numbers do not depend on which process trains it (up to
+    floating-point summation order, which can change with the thread count).
+
+    Args:
+        job: a `SweepJob`.
+        todo: the RunSpecs to train, in `order_for_reuse` order.
+        workers: number of processes.
+        architecture_key: the trainer's `architecture_key`.
+        log: where progress lines of this process go (workers print theirs).
+
+    Raises:
+        RuntimeError: a worker failed; the runs finished by then are kept on disk.
+    """
+    blocks = architecture_blocks(todo, architecture_key)
+    workers = min(workers, len(blocks))
+    threads = max(1, (multiprocessing.cpu_count() or 1) // workers)
+    ctx = multiprocessing.get_context("spawn")  # a fresh backend per process, no forked threads
+    queue = ctx.Queue()
+    for block in blocks:
+        queue.put(block)
+    for _ in range(workers):
+        queue.put(None)
+    log(f"{len(todo)} runs in {len(blocks)} architecture blocks over {workers} worker processes "
+        f"x {threads} CPU threads")
+    procs = [ctx.Process(target=_worker, args=(k, job, threads, queue), name=f"breastnet-worker-{k}")
+             for k in range(workers)]
+    try:
+        for proc in procs:
+            proc.start()
+        for proc in procs:
+            proc.join()
+    finally:
+        for proc in procs:  # e.g. Ctrl-C in the parent: stop the workers too
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+    failed = [p.name for p in procs if p.exitcode != 0]
+    if failed:
+        raise RuntimeError(f"sweep worker(s) {', '.join(failed)} failed (see their traceback above); "
+                           f"finished runs are saved in {job.folder} and a re-run resumes from them")
+
+
 def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, scheme="cv",
-              weights="profile", cache_dir=None, verbose=2, log=print):
+              weights="profile", cache_dir=None, verbose=2, log=print, workers=1):
     """Train every planned run that has no valid result yet.
 
     Args:
@@ -138,6 +242,7 @@ def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, s
         cache_dir: patch cache folder.
         verbose: Keras fit verbosity.
         log: where progress lines go.
+        workers: processes that train at once (see `train_in_workers`); 1 trains here.
 
     Returns:
         (folder, results): the study folder and the result dicts of all planned runs.
@@ -154,22 +259,25 @@ def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, s
     folder = study_folder(out, data, profile, trainer.weights)
     for stale in folder.glob(".*.tmp"):  # left by a run killed while writing; never read
         stale.unlink()
-    by_key = {(s.fold, s.repeat): s for s in splits}
+    job = SweepJob(data, profile, trainer.weights, folder, {(s.fold, s.repeat): s for s in splits}, cache_dir)
     store = PatchStore(data, cache_dir=cache_dir)
     todo = [spec for spec in runs if valid_result(folder / spec.filename) is None]
     todo = order_for_reuse(todo, trainer.architecture_key)
     log(f"{data.name}: {len(data)} images; profile {profile.name}; {len(runs)} runs planned, "
         f"{len(runs) - len(todo)} already done, {len(todo)} to train -> {folder}")
-    bar = keras.utils.Progbar(len(todo), unit_name="run") if todo else None
-    started = time.perf_counter()
-    for n, spec in enumerate(todo, start=1):
-        result, features = trainer.run(data, store, by_key[(spec.fold, spec.repeat)], spec.variant, spec.seed)
-        write_result(folder / spec.filename, result, features)
-        elapsed = time.perf_counter() - started
-        m = result["metrics"]
-        log(f"\n[{n}/{len(todo)}] {spec.label()}: accuracy {m['accuracy']:.3f}, auc {_fmt(m['auc'])} "
-            f"({result['training']['seconds']['total']:.0f} s; about {elapsed / n * (len(todo) - n) / 60:.1f} min left)")
-        bar.update(n)
+    if workers > 1 and len(todo) > 1:
+        for spec in todo:  # patches are cut once, here, not by every worker at once
+            for margin in spec.variant.margins or (profile.margin,):
+                store.get(input_size(spec.variant, profile.size), margin)
+        train_in_workers(job, todo, workers, trainer.architecture_key, log)
+    else:
+        bar = keras.utils.Progbar(len(todo), unit_name="run") if todo else None
+        started = time.perf_counter()
+        for n, spec in enumerate(todo, start=1):
+            line = _train_one(job, trainer, store, spec)
+            elapsed = time.perf_counter() - started
+            log(f"\n[{n}/{len(todo)}] {line}; about {elapsed / n * (len(todo) - n) / 60:.1f} min left)")
+            bar.update(n)
     results = []
     for spec in runs:
         result = valid_result(folder / spec.filename)

@@ -236,6 +236,7 @@ class Trainer:
         self.compiled_ = {}
         self.initial_weights_ = {}  # architecture key -> (seed, weights, weights_used) of the last seed
         self.determinism_ = enable_determinism() if profile.deterministic else "off"
+        self.cpu_threads_ = "backend default"  # a sweep worker sets what it limited them to
 
     def architecture_key(self, variant: Variant) -> tuple:
         """What makes two variants share a compiled model: architecture, input size, weights."""
@@ -362,7 +363,8 @@ class Trainer:
             "config": {"variant": variant.to_dict(), "profile": profile.to_dict(), "input_size": size,
                        "optimizer": "SGD(lr=1e-3, momentum=0.9, InverseTimeDecay(decay_steps=1, rate=1e-6))",
                        "loss": "CE - alpha*H(p)" + (" + MSE(BI-RADS score)" if variant.multitask else ""),
-                       "determinism": self.determinism_, "run_eagerly": profile.run_eagerly},
+                       "determinism": self.determinism_, "run_eagerly": profile.run_eagerly,
+                       "cpu_threads": self.cpu_threads_},
             "dataset": {"name": dataset.name, "synthetic": dataset.synthetic, "layout": dataset.layout,
                         "patch_key": main.key, "citation": dataset.citation,
                         "n_train": len(split.train), "n_val": len(split.val), "n_test": n},

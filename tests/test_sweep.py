@@ -142,3 +142,37 @@ def test_warnings_are_recorded_in_result_files(tiny_dataset, tmp_path, tiny_back
                            cache_dir=tmp_path / "cache", verbose=0, log=lambda *a: None)
     codes = {w["code"] for w in results[0]["warnings"]}
     assert "mask-components" in codes
+
+
+def test_architecture_blocks_keep_order_and_put_most_work_first(tiny_dataset):
+    profile = replace(get_profile("cpu"), variants=("Han2017", "DSSL", "DSTL", "E-DSTL"), spectrum_variants=())
+    runs = sweep.order_for_reuse(plan_runs(profile, splits=cv_splits(tiny_dataset.records, 3, 1, 0)),
+                                 lambda v: v.architecture)
+    blocks = sweep.architecture_blocks(runs, lambda v: v.architecture)
+    # DSTL + E-DSTL: 6 runs x 2 streams = 12; Han2017: 3 runs x 4 margins = 12; DSSL: 3 x 1.
+    assert [[r.variant.name for r in b][:1] + [len(b), sum(map(sweep.run_cost, b))] for b in blocks] == [
+        ["Han2017", 3, 12], ["DSTL", 6, 12], ["DSSL", 3, 3]]
+    assert blocks[1] == [r for r in runs if "DSTL" in r.variant.name]  # in the order of `runs`
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_runs_of_one_process(tmp_path):
+    """`--workers 2` trains each architecture in one of two processes; same runs, same numbers."""
+    env = dict(os.environ, BREASTNET_CACHE=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="3")
+    results = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        log = subprocess.run([sys.executable, "-m", "breastnet", "sweep", "--profile", "smoke", "--variants",
+                              "DSSL,DSTL", "--no-spectra", "--quiet", "--out", str(out), "--workers", str(workers)],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        assert log.returncode == 0, log.stdout + log.stderr
+        results[workers] = {Path(r["path"]).name: r for r in load_results(out)}
+    threads = max(1, os.cpu_count() // 2)
+    assert f"4 runs in 2 architecture blocks over 2 worker processes x {threads} CPU threads" in log.stdout
+    assert sorted(results[1]) == sorted(results[2]) and len(results[2]) == 4
+    for name, r2 in results[2].items():
+        r1 = results[1][name]
+        assert r2["config"]["cpu_threads"].endswith(f"intra_op={threads} inter_op={threads}")
+        assert r1["config"]["cpu_threads"] == "backend default"
+        # One thread or two may sum in another order: equal up to float rounding.
+        np.testing.assert_allclose(r2["predictions"]["p_malignant"], r1["predictions"]["p_malignant"], atol=1e-4)
