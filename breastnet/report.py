@@ -728,7 +728,8 @@ def study_facts(results) -> dict:
     """What a results page must state, read from the result files themselves.
 
     Returns a dict: profile, dataset, synthetic, weights, backend, hardware, versions,
-    runs, train_minutes, citation, statement.
+    runs, train_minutes (summed over runs, which may have trained two at a time),
+    cpu_threads, citation, statement.
     """
     def joined(values):
         return ", ".join(sorted({str(v) for v in values if v is not None})) or "unknown"
@@ -752,6 +753,8 @@ def study_facts(results) -> dict:
         "versions": joined(versions),
         "runs": len(results),
         "train_minutes": seconds / 60,
+        # Files written before sweeps had workers ran on the backend's default threads.
+        "cpu_threads": joined(r.get("config", {}).get("cpu_threads", "backend default") for r in results),
         "citation": joined(r.get("dataset", {}).get("citation") for r in results),
         "statement": data_statement(synthetic, dataset),
     }
@@ -777,10 +780,10 @@ def facts_html(facts: dict) -> str:
     """The facts of `study_facts` as a box (a warning one for synthetic data)."""
     items = [("Data", facts["statement"]),
              ("Profile", f"{facts['profile']} ({facts['runs']} runs, "
-                         f"{facts['train_minutes']:.1f} min of training in total)"),
+                         f"{facts['train_minutes']:.1f} min of training summed over runs)"),
              ("Weights", facts["weights"]),
              ("Backend", f"{facts['backend']} ({facts['versions']})"),
-             ("Hardware", facts["hardware"])]
+             ("Hardware", f"{facts['hardware']}; CPU threads per training process: {facts['cpu_threads']}")]
     if facts["citation"] != "unknown":
         items.append(("Dataset citation (required by its licence)", facts["citation"]))
     body = "<ul>" + "".join(f"<li><strong>{k}:</strong> {escape(str(v))}</li>" for k, v in items) + "</ul>"

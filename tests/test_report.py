@@ -312,6 +312,7 @@ def test_study_facts_say_synthetic():
     assert facts["synthetic"] and "SYNTHETIC" in facts["statement"]
     assert facts["weights"] == "random init" and facts["backend"] == "tensorflow"
     assert facts["train_minutes"] == pytest.approx(0.5)
+    assert facts["cpu_threads"] == "backend default"  # a file from before sweep workers
     assert "SYNTHETIC data" in report.facts_html(facts) and 'class="admonition warning"' in report.facts_html(facts)
     assert "SYNTHETIC" in report.data_html(True, "synthetic")
     real = report.study_facts([fake_result("DSSL", 0.0, 0)])
