@@ -160,14 +160,18 @@ class SweepJob:
     cache_dir: object = None
 
 
-def _train_one(job, trainer, store, spec) -> str:
-    """Train `spec` and write its result file; returns its progress line."""
+def _train_one(job, trainer, store, spec) -> dict:
+    """Train `spec` and write its result file; returns the result."""
     split = job.splits[(spec.fold, spec.repeat)]
     result, features = trainer.run(job.data, store, split, spec.variant, spec.seed)
     write_result(job.folder / spec.filename, result, features)
+    return result
+
+
+def _progress_line(spec, result, note="") -> str:
     m = result["metrics"]
     return (f"{spec.label()}: accuracy {m['accuracy']:.3f}, auc {_fmt(m['auc'])} "
-            f"({result['training']['seconds']['total']:.0f} s")
+            f"({result['training']['seconds']['total']:.0f} s{note})")
 
 
 def _worker(index, job, threads, queue):
@@ -178,7 +182,8 @@ def _worker(index, job, threads, queue):
     store = PatchStore(job.data, cache_dir=job.cache_dir, progress=False)
     while (block := queue.get()) is not None:
         for spec in block:
-            print(f"[worker {index}] {_train_one(job, trainer, store, spec)})", flush=True)
+            result = _train_one(job, trainer, store, spec)
+            print(f"[worker {index}] {_progress_line(spec, result)}", flush=True)
 
 
 def train_in_workers(job, todo, workers, architecture_key, log=print):
@@ -186,8 +191,10 @@ def train_in_workers(job, todo, workers, architecture_key, log=print):
 
     Each process runs its kernels on cores // workers threads and pulls the next block
     (largest first) when it is free, so each architecture is still traced once. Every run
-    is seeded by itself, so its numbers do not depend on which process trains it (up to
-    floating-point summation order, which can change with the thread count).
+    is seeded by itself, so it does not matter which process trains it. The thread count
+    does matter, through the order of floating-point sums: on short, noisy runs (the `cpu`
+    profile) that is enough to change where early stopping stops. Each result records
+    its threads.
 
     Args:
         job: a `SweepJob`.
@@ -274,9 +281,9 @@ def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, s
         bar = keras.utils.Progbar(len(todo), unit_name="run") if todo else None
         started = time.perf_counter()
         for n, spec in enumerate(todo, start=1):
-            line = _train_one(job, trainer, store, spec)
-            elapsed = time.perf_counter() - started
-            log(f"\n[{n}/{len(todo)}] {line}; about {elapsed / n * (len(todo) - n) / 60:.1f} min left)")
+            result = _train_one(job, trainer, store, spec)
+            left = (time.perf_counter() - started) / n * (len(todo) - n) / 60
+            log(f"\n[{n}/{len(todo)}] {_progress_line(spec, result, f'; about {left:.1f} min left')}")
             bar.update(n)
     results = []
     for spec in runs:
