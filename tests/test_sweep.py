@@ -157,7 +157,7 @@ def test_architecture_blocks_keep_order_and_put_most_work_first(tiny_dataset):
 
 @pytest.mark.slow
 def test_worker_processes_give_the_runs_of_one_process(tmp_path):
-    """`--workers 2` trains each architecture in one of two processes; same runs, same numbers."""
+    """`--workers 2` trains each architecture in one of two processes: same runs, numbers equal up to rounding."""
     env = dict(os.environ, BREASTNET_CACHE=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="3")
     results = {}
     for workers in (1, 2):
