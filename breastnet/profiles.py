@@ -22,8 +22,20 @@ class Profile:
         name: profile name.
         size: patch side in pixels (raised to a backbone's minimum where needed).
         margin: relative margin of the OA crop around the lesion.
+        crop: how the lesion box becomes a square patch: "pad" (keeps the lesion's
+            width/height ratio) or "stretch" (see `breastnet.patches`).
         epochs: maximum epochs per run.
-        patience: early-stopping patience on the inner validation loss.
+        patience: early-stopping patience (epochs without improvement of `monitor`).
+        min_epochs: epochs trained before early stopping may pick or stop (Keras'
+            `start_from_epoch`): the first epochs' near-uniform outputs are never kept.
+        monitor: early-stopping criterion on the inner validation part: "val_ce" (plain
+            cross-entropy, without the alpha term), "val_auc", or "val_loss" (the
+            training objective CE - alpha*H [+ MSE], which rewards uncertain outputs).
+        bn_stats: BatchNorm statistics used for every evaluation: "precise" (mean and
+            variance of each BN layer's inputs re-estimated over the run's training
+            images before each evaluation) or "moving" (Keras' moving averages).
+        bn_momentum: momentum of the backbones' BN moving averages (Keras: 0.99).
+        learning_rate: SGD's initial learning rate (paper: 1e-3).
         batch_size: training batch size.
         eval_batch_size: batch size of validation, test and feature extraction.
         folds: CV folds per repeat.
@@ -39,13 +51,22 @@ class Profile:
         run_eagerly: skip graph tracing (faster for a handful of steps).
         deterministic: turn on the backend's op determinism.
         seed: base seed of splits, subsets and initialisation.
+        curve_variant: the variant whose first run (repeat 0, fold 0) also records test
+            AUC per epoch with both moving and precise BN statistics (the book's
+            learning-curve figure); None: no run does.
     """
 
     name: str
     size: int = 64
     margin: float = 0.1
+    crop: str = "pad"
     epochs: int = 10
     patience: int = 3
+    min_epochs: int = 1
+    monitor: str = "val_ce"
+    bn_stats: str = "precise"
+    bn_momentum: float = 0.99
+    learning_rate: float = 1e-3
     batch_size: int = 16
     eval_batch_size: int = 32
     folds: int = 5
@@ -61,6 +82,15 @@ class Profile:
     run_eagerly: bool = False
     deterministic: bool = True
     seed: int = 0
+    curve_variant: str | None = "DSTL"
+
+    def __post_init__(self):
+        checks = {"crop": ("pad", "stretch"), "monitor": ("val_ce", "val_auc", "val_loss"),
+                  "bn_stats": ("precise", "moving")}
+        for field, allowed in checks.items():
+            if getattr(self, field) not in allowed:
+                raise ValueError(f"profile {self.name!r}: {field} must be one of {allowed}, "
+                                 f"not {getattr(self, field)!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -275,7 +275,7 @@ def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, s
     if workers > 1 and len(todo) > 1:
         for spec in todo:  # patches are cut once, here, not by every worker at once
             for margin in spec.variant.margins or (profile.margin,):
-                store.get(input_size(spec.variant, profile.size), margin)
+                store.get(input_size(spec.variant, profile.size), margin, profile.crop)
         train_in_workers(job, todo, workers, trainer.architecture_key, log)
     else:
         bar = keras.utils.Progbar(len(todo), unit_name="run") if todo else None

@@ -8,11 +8,17 @@ state zeroed, alpha assigned to the variable the loss reads. A re-initialised
 run is the same computation as a run on a newly built model with that seed
 (tests/test_training.py checks it), without a new trace.
 
+Evaluation (each epoch's validation, the test pass and the features) uses BatchNorm
+statistics re-estimated from the run's training images when the profile says
+`bn_stats="precise"` (`breastnet.batchnorm`), and early stopping monitors the
+profile's `monitor` (plain validation cross-entropy by default) after `min_epochs`.
+
 Optimiser (section 3): SGD, learning rate 1e-3, momentum 0.9, "decay 1e-6".
 That is the `decay` argument of Keras 1/2 optimizers, which applied
 lr_t = lr / (1 + decay * t) with t the number of *updates* (batches), despite the
 paper's "every epoch". Keras 3 removed `decay`; `InverseTimeDecay(1e-3,
-decay_steps=1, decay_rate=1e-6)` computes exactly that formula.
+decay_steps=1, decay_rate=1e-6)` computes exactly that formula. The initial learning
+rate is a profile field (`learning_rate`); the paper's 1e-3 is the `paper` profile's.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from .batchnorm import PreciseBatchNorm, assign_statistics, moving_statistics, set_momentum
 from .losses import EntropyRegularizedCrossEntropy
 from .metrics import classification_metrics, prediction_entropy_np, regression_metrics
 from .models import BACKBONES, build_model, input_size
@@ -39,14 +46,21 @@ MOMENTUM = 0.9
 DECAY = 1e-6
 
 
-def paper_optimizer():
-    """SGD(lr 1e-3, momentum 0.9) with the legacy per-update decay of 1e-6 (see module doc)."""
+def paper_optimizer(learning_rate: float = LEARNING_RATE):
+    """SGD(lr, momentum 0.9) with the legacy per-update decay of 1e-6 (see module doc)."""
     schedule = keras.optimizers.schedules.InverseTimeDecay(
-        initial_learning_rate=LEARNING_RATE, decay_steps=1, decay_rate=DECAY)
+        initial_learning_rate=learning_rate, decay_steps=1, decay_rate=DECAY)
     return keras.optimizers.SGD(learning_rate=schedule, momentum=MOMENTUM)
 
 
-def compile_model(model, run_eagerly: bool = False, steps_per_execution: int = 1):
+def optimizer_description(learning_rate: float = LEARNING_RATE) -> str:
+    """What `paper_optimizer(learning_rate)` is, for result files."""
+    return (f"SGD(lr={learning_rate:g}, momentum={MOMENTUM:g}, "
+            f"InverseTimeDecay(decay_steps=1, rate={DECAY:g}))")
+
+
+def compile_model(model, run_eagerly: bool = False, steps_per_execution: int = 1,
+                  learning_rate: float = LEARNING_RATE):
     """Compile with the paper's optimiser and loss (eq. 1 + eq. 3), ready to train.
 
     The entropy loss reads `model.alpha`, so alpha changes need no recompilation.
@@ -54,7 +68,7 @@ def compile_model(model, run_eagerly: bool = False, steps_per_execution: int = 1
     losses = {"malignancy": EntropyRegularizedCrossEntropy(alpha=model.alpha)}
     if "birads" in model.output:
         losses["birads"] = keras.losses.MeanSquaredError()  # eq. 1, weight 1 like the CE term
-    model.compile(optimizer=paper_optimizer(), loss=losses, run_eagerly=run_eagerly,
+    model.compile(optimizer=paper_optimizer(learning_rate), loss=losses, run_eagerly=run_eagerly,
                   steps_per_execution=steps_per_execution)
     # Building the optimizer now avoids a second trace on the first step.
     model.optimizer.build(model.trainable_variables)
@@ -62,7 +76,7 @@ def compile_model(model, run_eagerly: bool = False, steps_per_execution: int = 1
 
 
 class PatchStore:
-    """Patches of one dataset by (size, margin), each computed or read once."""
+    """Patches of one dataset by (size, margin, crop), each computed or read once."""
 
     def __init__(self, dataset, cache_dir=None, progress=True):
         self.dataset = dataset
@@ -70,10 +84,10 @@ class PatchStore:
         self.progress = progress
         self._sets = {}
 
-    def get(self, size: int, margin: float):
-        key = (int(size), float(margin))
+    def get(self, size: int, margin: float, crop: str = "pad"):
+        key = (int(size), float(margin), str(crop))
         if key not in self._sets:
-            self._sets[key] = load_patches(self.dataset, size, margin, self.cache_dir, self.progress)
+            self._sets[key] = load_patches(self.dataset, size, margin, self.cache_dir, self.progress, crop=crop)
         return self._sets[key]
 
 
@@ -144,6 +158,7 @@ class _Compiled:
     model: keras.Model
     size: int
     weights: object
+    batchnorm: PreciseBatchNorm
 
 
 def _mean_logs(logs_list, prefix=""):
@@ -151,8 +166,8 @@ def _mean_logs(logs_list, prefix=""):
     return {prefix + k: float(np.mean([float(logs[k]) for logs in logs_list])) for k in keys}
 
 
-def fit_batches(model, batches, validation, epochs, eval_batch_size, callbacks, verbose=0):
-    """`model.fit`'s epoch loop, driven through `train_on_batch` / `test_on_batch`.
+def fit_batches(model, batches, epochs, callbacks, evaluate_epoch=None, verbose=0):
+    """`model.fit`'s epoch loop, driven through `train_on_batch`.
 
     Why not `fit`: on TensorFlow every `fit` call wraps a new tf.data iterator in the
     outer step function, which is traced and optimised again (measured: 24-30 s at the
@@ -164,10 +179,10 @@ def fit_batches(model, batches, validation, epochs, eval_batch_size, callbacks, 
     Args:
         model: a compiled model.
         batches: a `TrainBatches` (full batches only, so one traced shape).
-        validation: (x, y, sample_weight) padded to a multiple of `eval_batch_size`, or None.
         epochs: maximum epochs.
-        eval_batch_size: validation batch size.
         callbacks: Keras callbacks.
+        evaluate_epoch: called after each epoch's training steps; returns the
+            validation logs (e.g. {"val_ce": ...}) the callbacks see. None: none.
         verbose: 0 silent, 1 progress bar, 2 one line per epoch.
 
     Returns:
@@ -188,21 +203,114 @@ def fit_batches(model, batches, validation, epochs, eval_batch_size, callbacks, 
             train_logs.append(model.train_on_batch(x, y, return_dict=True))
             cbs.on_train_batch_end(step, train_logs[-1])
         logs = _mean_logs(train_logs)  # all batches are full: the plain mean is fit's mean
-        if validation is not None:
-            x, y, w = validation
-            val_logs = []
-            for start in range(0, len(w), eval_batch_size):
-                part = slice(start, start + eval_batch_size)
-                val_logs.append(model.test_on_batch({k: v[part] for k, v in x.items()},
-                                                    {k: v[part] for k, v in y.items()}, w[part],
-                                                    return_dict=True))
-            logs.update(_mean_logs(val_logs, prefix="val_"))
+        if evaluate_epoch is not None:
+            logs.update(evaluate_epoch())
         batches.on_epoch_end()
         cbs.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
     cbs.on_train_end()
     return history
+
+
+def predict_rows(model, inputs: dict, batch_size: int) -> dict:
+    """`model`'s outputs for every row of `inputs`, in batches of one shape (no retrace).
+
+    The last batch is padded by repeating row 0 and the padding is cut off again.
+    `predict_on_batch` reuses the model's compiled predict step, where `predict` would
+    trace a new iterator function at every call on TensorFlow.
+    """
+    n = len(next(iter(inputs.values())))
+    rows = _pad_rows(n, batch_size)
+    parts = []
+    for start in range(0, len(rows), batch_size):
+        part = rows[start:start + batch_size]
+        parts.append(model.predict_on_batch({k: v[part] for k, v in inputs.items()}))
+    return {k: np.concatenate([np.asarray(p[k]) for p in parts])[:n] for k in parts[0]}
+
+
+def cross_entropy_np(y_true, p_malignant, epsilon: float | None = None) -> float:
+    """Mean binary cross-entropy (nats), clipped like Keras' categorical cross-entropy."""
+    eps = keras.backend.epsilon() if epsilon is None else epsilon
+    p = np.clip(np.asarray(p_malignant, dtype=np.float64), eps, 1.0 - eps)
+    y = np.asarray(y_true, dtype=np.float64)
+    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+
+
+def _auc_or_nan(y_true, p) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(y_true, p)) if len(np.unique(y_true)) == 2 else math.nan
+
+
+class RunEvaluation:
+    """What a run evaluates, with which BatchNorm statistics.
+
+    Args:
+        model: the compiled model (with `model.inference`).
+        estimator: the model's `PreciseBatchNorm`.
+        use_precise: evaluate with precise statistics (else with the moving ones).
+        train_x: the run's training images (no augmentation), inputs of the model;
+            the precise statistics are estimated from them.
+        val: (x, y_true, birads_true or None) of the inner validation part, or None.
+        alpha: the run's entropy weight (for `val_loss`, the training objective).
+        batch_size: evaluation batch size.
+        curve_test: (x, y_true) of the test images when the run records learning
+            curves: test AUC per epoch with both precise and moving statistics.
+
+    Each epoch's logs (`epoch_logs`): val_ce (plain cross-entropy), val_auc, val_loss
+    (CE - alpha*H [+ BI-RADS MSE], the objective), with the profile's statistics; a
+    curve run adds val_auc_moving, val_auc_precise, test_auc_moving, test_auc_precise.
+    The model's moving statistics are left as training made them, so evaluating never
+    changes what training does.
+    """
+
+    def __init__(self, model, estimator, use_precise, train_x, val, alpha, batch_size, curve_test=None):
+        self.model, self.estimator, self.use_precise, self.train_x = model, estimator, use_precise, train_x
+        self.val, self.alpha, self.batch_size, self.curve_test = val, float(alpha), batch_size, curve_test
+
+    def _val_logs(self, out) -> dict:
+        x, y, z = self.val
+        p = np.asarray(out["malignancy"])[:, 1]
+        probs = np.stack([1 - p, p], axis=1)
+        ce = cross_entropy_np(y, p)
+        logs = {"val_ce": ce, "val_auc": _auc_or_nan(y, p),
+                "val_loss": ce - self.alpha * float(np.mean(prediction_entropy_np(probs)))}
+        if z is not None and "birads" in out:
+            logs["val_loss"] += float(np.mean((np.asarray(out["birads"])[:, 0] - z) ** 2))
+        return logs
+
+    def _auc(self, data, out_key="malignancy") -> float:
+        x, y = data[0], data[1]
+        return _auc_or_nan(y, predict_rows(self.model.inference, x, self.batch_size)[out_key][:, 1])
+
+    def epoch_logs(self) -> dict:
+        """Validation logs of the current weights (see the class docstring)."""
+        logs = {}
+        curve = self.curve_test is not None
+        moving = moving_statistics(self.model) if (self.use_precise or curve) else None
+        if curve:  # moving statistics first, as training left them
+            logs["test_auc_moving"] = self._auc(self.curve_test)
+            if self.val is not None:
+                logs["val_auc_moving"] = self._auc(self.val)
+        estimated = self.estimator.estimate(self.train_x) if (self.use_precise or curve) else None
+        if self.use_precise:
+            assign_statistics(self.model, estimated)
+        if self.val is not None:
+            logs.update(self._val_logs(predict_rows(self.model.inference, self.val[0], self.batch_size)))
+        if curve:
+            assign_statistics(self.model, estimated)
+            logs["test_auc_precise"] = self._auc(self.curve_test)
+            if self.val is not None:
+                logs["val_auc_precise"] = self._auc(self.val)
+        if moving is not None:
+            assign_statistics(self.model, moving)
+        return logs
+
+    def finalize(self) -> None:
+        """Statistics for the test pass and the features: precise ones when asked for."""
+        if self.use_precise:
+            self.estimator.update(self.train_x)
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -246,10 +354,12 @@ class Trainer:
         """The compiled model of `variant`'s architecture (built and traced once)."""
         key = self.architecture_key(variant)
         if key not in self.compiled_:
-            size = input_size(variant, self.profile.size)
-            model = compile_model(build_model(variant, size, self.weights), self.profile.run_eagerly,
-                                  self.steps_per_execution)
-            self.compiled_[key] = _Compiled(model, size, self.weights)
+            size, profile = input_size(variant, self.profile.size), self.profile
+            model = build_model(variant, size, self.weights)
+            set_momentum(model, profile.bn_momentum)  # before the train step is traced
+            model = compile_model(model, profile.run_eagerly, self.steps_per_execution, profile.learning_rate)
+            self.compiled_[key] = _Compiled(model, size, self.weights,
+                                            PreciseBatchNorm(model, profile.eval_batch_size))
         return self.compiled_[key]
 
     def reinitialize(self, compiled: _Compiled, variant: Variant, seed: int) -> str:
@@ -306,11 +416,11 @@ class Trainer:
         t_init = time.perf_counter() - t0 - t_compile
         preprocess = BACKBONES[variant.backbone].preprocess
         records = dataset.records
-        main = store.get(size, profile.margin)
+        main = store.get(size, profile.margin, profile.crop)
 
         # Training data; Han et al.'s margin augmentation stacks patches cut at several margins.
         margins = variant.margins or (profile.margin,)
-        train_sets = [store.get(size, m) for m in margins]
+        train_sets = [store.get(size, m, profile.crop) for m in margins]
         streams = {s: np.concatenate([getattr(ps, s)[split.train] for ps in train_sets])
                    for s in variant.streams}
         train_records = [records[i] for i in split.train] * len(margins)
@@ -319,30 +429,37 @@ class Trainer:
 
         callbacks, timer = list(self.extra_callbacks), EpochTimer()
         callbacks.append(timer)
-        validation = None
+        val = None
         if len(split.val):
-            rows = _pad_rows(len(split.val), profile.eval_batch_size)
-            val_records = [records[i] for i in split.val[rows]]
-            # Padding rows weigh 0 and real ones n_padded/n_real: val_loss is the exact mean
-            # over the real images, and every batch has the same shape (no retrace).
-            weight = np.where(np.arange(len(rows)) < len(split.val), len(rows) / len(split.val), 0.0)
-            validation = (self._inputs(main, split.val[rows], variant, preprocess),
-                          _targets(val_records, variant), weight.astype(np.float32))
-            callbacks.append(keras.callbacks.EarlyStopping(
-                monitor="val_loss", patience=profile.patience, restore_best_weights=True))
-        history = fit_batches(model, batches, validation, profile.epochs, profile.eval_batch_size,
-                              callbacks, verbose=self.verbose)
-        t_fit = time.perf_counter() - t0 - t_compile - t_init
-
-        # Test: one padded predict pass for probabilities, BI-RADS and features.
-        test_rows = _pad_rows(len(split.test), profile.eval_batch_size)
-        out = model.inference.predict(self._inputs(main, split.test[test_rows], variant, preprocess),
-                                      batch_size=profile.eval_batch_size, verbose=0)
-        n = len(split.test)
-        probs = np.asarray(out["malignancy"])[:n]
-        features = np.asarray(out["features"])[:n]
+            val_records = [records[i] for i in split.val]
+            val = (self._inputs(main, split.val, variant, preprocess),
+                   np.array([r.pathology for r in val_records]),
+                   np.array([r.birads_score for r in val_records], dtype=np.float64) if variant.multitask else None)
+            stopper = keras.callbacks.EarlyStopping(
+                monitor=profile.monitor, mode="max" if profile.monitor == "val_auc" else "min",
+                patience=profile.patience, restore_best_weights=True,
+                start_from_epoch=max(0, profile.min_epochs - 1))
+            callbacks.append(stopper)
+        test_x = self._inputs(main, split.test, variant, preprocess)
         test_records = [records[i] for i in split.test]
         y_true = np.array([r.pathology for r in test_records])
+        curve = (profile.curve_variant == variant.name and split.fold == 0 and split.repeat == 0)
+        evaluation = RunEvaluation(model, compiled.batchnorm, profile.bn_stats == "precise",
+                                   self._inputs(main, split.train, variant, preprocess), val, variant.alpha,
+                                   profile.eval_batch_size, curve_test=(test_x, y_true) if curve else None)
+        bn_seconds = compiled.batchnorm.seconds_
+        history = fit_batches(model, batches, profile.epochs, callbacks,
+                              evaluate_epoch=evaluation.epoch_logs if (val is not None or curve) else None,
+                              verbose=self.verbose)
+        evaluation.finalize()
+        bn_seconds = compiled.batchnorm.seconds_ - bn_seconds
+        t_fit = time.perf_counter() - t0 - t_compile - t_init
+
+        # Test: probabilities, BI-RADS and features in one pass.
+        out = predict_rows(model.inference, test_x, profile.eval_batch_size)
+        n = len(split.test)
+        probs = np.asarray(out["malignancy"])
+        features = np.asarray(out["features"])
         metrics = classification_metrics(y_true, probs[:, 1])
         predictions = {"id": [r.id for r in test_records], "patient": [r.patient for r in test_records],
                        "y_true": y_true.tolist(), "p_malignant": probs[:, 1].tolist(),
@@ -355,26 +472,31 @@ class Trainer:
         t_eval = time.perf_counter() - t0 - t_compile - t_init - t_fit
 
         hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
-        val_loss = hist.get("val_loss")
+        best_epoch = None
+        if val is not None:
+            best_epoch = int(stopper.best_epoch) + 1 if stopper.best_weights is not None else None
         result = {
             "run": {"variant": variant.name, "family": family(variant.name), "alpha": float(variant.alpha),
                     "fold": int(split.fold), "repeat": int(split.repeat), "seed": int(seed),
                     "profile": profile.name, "dataset": dataset.name},
             "config": {"variant": variant.to_dict(), "profile": profile.to_dict(), "input_size": size,
-                       "optimizer": "SGD(lr=1e-3, momentum=0.9, InverseTimeDecay(decay_steps=1, rate=1e-6))",
+                       "optimizer": optimizer_description(profile.learning_rate),
                        "loss": "CE - alpha*H(p)" + (" + MSE(BI-RADS score)" if variant.multitask else ""),
                        "determinism": self.determinism_, "run_eagerly": profile.run_eagerly,
-                       "cpu_threads": self.cpu_threads_},
+                       "cpu_threads": self.cpu_threads_, "bn_stats": profile.bn_stats,
+                       "bn_momentum": profile.bn_momentum, "crop": profile.crop,
+                       "early_stopping": {"monitor": profile.monitor, "patience": profile.patience,
+                                          "min_epochs": profile.min_epochs} if val is not None else None},
             "dataset": {"name": dataset.name, "synthetic": dataset.synthetic, "layout": dataset.layout,
                         "patch_key": main.key, "citation": dataset.citation,
                         "n_train": len(split.train), "n_val": len(split.val), "n_test": n},
             "weights": weights_used,
             "warnings": [p.to_dict() for p in dataset.problems if p.severity == WARNING],
             "training": {"epochs_run": len(hist.get("loss", [])),
-                         "best_epoch": int(np.argmin(val_loss)) + 1 if val_loss else None,
+                         "best_epoch": best_epoch, "learning_curve": curve,
                          "history": hist,
                          "seconds": {"compile_build": t_compile, "reinit": t_init, "fit": t_fit,
-                                     "evaluate": t_eval, "epochs": timer.seconds,
+                                     "evaluate": t_eval, "epochs": timer.seconds, "bn_stats": bn_seconds,
                                      "total": time.perf_counter() - t0},
                          "train_images_per_second": _steady_rate(timer.seconds, len(batches) * batches.batch_size)},
             "metrics": metrics,
