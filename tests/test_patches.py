@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from breastnet.patches import augment_pair, lesion_box, lesion_mask, load_patches, oa_hs_patch
+from breastnet.patches import augment_pair, lesion_box, lesion_mask, load_patches, oa_hs_patch, square_crop
 
 
 def test_lesion_box_with_margin_by_hand():
@@ -24,6 +24,27 @@ def test_oa_is_the_crop_and_hs_the_binary_mask():
     assert set(np.unique(hs)) == {255}
     oa, hs = oa_hs_patch(image, mask, size=16, margin=0.5)
     assert oa.shape == hs.shape == (16, 16) and set(np.unique(hs)) == {0, 255}
+
+
+def test_pad_crop_keeps_the_lesion_proportions_stretch_erases_them():
+    mask = np.zeros((100, 100), np.uint8)
+    mask[20:60, 40:60] = 255  # 20 wide, 40 tall: "taller than wide"
+    image = mask.copy()
+    _, hs = oa_hs_patch(image, mask, size=40, margin=0.0, crop="pad")
+    ys, xs = np.nonzero(hs)
+    assert (ys.max() - ys.min() + 1, xs.max() - xs.min() + 1) == (40, 20)  # still 2:1, centred
+    assert xs.min() == 10
+    _, hs = oa_hs_patch(image, mask, size=40, margin=0.0, crop="stretch")
+    assert hs.min() == 255  # the box filled the patch: the ratio is gone
+
+
+def test_square_crop_is_black_beyond_the_image():
+    image = np.full((10, 10), 7, np.uint8)
+    out = square_crop(image, (0, 0, 4, 10))  # 4 wide, 10 tall at the left edge
+    assert out.shape == (10, 10)
+    assert (out[:, :3] == 0).all() and (out[:, 3:7] == 7).all() and (out[:, 7:] == 7).all()
+    with pytest.raises(ValueError, match="crop must be one of"):
+        oa_hs_patch(image, image, 8, crop="squash")
 
 
 def test_several_lesions_keep_the_largest():
