@@ -26,6 +26,11 @@ def _common(parser):
                         help="BENIGN,MALIGNANT image counts of the limited subset, or 'none' for all")
     parser.add_argument("--splits", choices=("cv", "official"), default="cv",
                         help="cv: repeated StratifiedGroupKFold; official: BUS-BRA's k-fold CSV")
+    parser.add_argument("--crop", choices=("pad", "stretch"), default=None,
+                        help="square patches by padding (keeps proportions) or stretching the lesion box")
+    parser.add_argument("--bn-stats", choices=("precise", "moving"), default=None,
+                        help="BatchNorm statistics for evaluation (default: the profile's)")
+    parser.add_argument("--lr", type=float, default=None, help="override the profile's SGD learning rate")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes training at once, each on cores/workers CPU threads and whole "
@@ -39,7 +44,8 @@ def _profile(args):
     if args.subset is not None:
         subset = "none" if args.subset.lower() == "none" else tuple(int(x) for x in args.subset.split(","))
     profile = get_profile(args.profile, epochs=args.epochs, folds=args.folds, repeats=args.repeats,
-                          size=args.size, max_folds=args.max_folds)
+                          size=args.size, max_folds=args.max_folds, crop=args.crop, bn_stats=args.bn_stats,
+                          learning_rate=args.lr)
     if subset == "none":
         profile = profile.replace(subset=None)
     elif subset is not None:
@@ -72,7 +78,7 @@ def main(argv=None) -> int:
     train = sub.add_parser("train", help="one variant over the profile's folds")
     _common(train)
     train.add_argument("--variant", default="E-DMTL", help="DSSL, E-DSSL, DSTL, E-DSTL, DMTL, E-DMTL, "
-                                                         "Inception, ResNet-50, Han2017")
+                                                         "Inception, ResNet-50, Han2017, Descriptors (the floor)")
     train.add_argument("--alpha", type=float, default=None, help="entropy weight (default: the variant's)")
 
     sweep = sub.add_parser("sweep", help="the profile's grid: Table 1 rows and alpha spectra")

@@ -163,14 +163,32 @@ def dataset_key(dataset, size: int, margin: float, crop: str = "pad") -> str:
     """Hash of what the patches depend on: file bytes of images and masks, ids, settings."""
     digest = hashlib.sha256()
     digest.update(json.dumps({"v": PATCH_VERSION, "size": size, "margin": margin, "crop": crop}).encode())
-    for r in dataset.records:
+    hash_record_files(digest, dataset.records)
+    return digest.hexdigest()[:20]
+
+
+def hash_record_files(digest, records) -> None:
+    """Feed each record's id and the bytes of its image and mask into `digest`."""
+    for r in records:
         digest.update(r.id.encode())
         for path in (r.image, r.mask):
             if path is not None and Path(path).is_file():
                 digest.update(hashlib.sha1(Path(path).read_bytes()).digest())
             else:
                 digest.update(b"missing")
-    return digest.hexdigest()[:20]
+
+
+def save_npz_atomic(path: Path, **arrays) -> None:
+    """Write arrays to an (uncompressed) NPZ through a temporary file renamed into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 def compute_patches(dataset, size: int, margin: float = 0.1, workers: int | None = None, progress=True,
@@ -227,15 +245,7 @@ def load_patches(dataset, size: int, margin: float = 0.1, cache_dir=None, progre
         except (OSError, ValueError, KeyError):
             pass  # corrupt or stale cache file: recompute and overwrite
     oa, hs = compute_patches(dataset, size, margin, progress=progress, crop=crop)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, ids=np.array(ids), oa=oa, hs=hs)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    save_npz_atomic(path, ids=np.array(ids), oa=oa, hs=hs)
     return PatchSet(ids, oa, hs, size, margin, key, crop)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from .variants import TABLE1
+from .variants import STUDY_ROWS
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ class Profile:
     max_folds: int | None = None
     val_fraction: float = 0.2
     subset: tuple[int, int] | None = (150, 162)
-    variants: tuple[str, ...] = tuple(TABLE1)
+    variants: tuple[str, ...] = tuple(STUDY_ROWS)
     alpha_small: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5)
     alpha_large: tuple[float, ...] = (0.0, 0.25, 1.0, 4.0)
     spectrum_variants: tuple[str, ...] = ("E-DSSL", "E-DSTL", "E-DMTL")

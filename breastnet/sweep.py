@@ -22,6 +22,7 @@ import keras
 import numpy as np
 
 from .checks import check_dataset
+from .floor import run_floor
 from .models import input_size
 from .problems import raise_if_fatal
 from .results import _atomic_write_bytes, valid_result, write_result
@@ -163,7 +164,10 @@ class SweepJob:
 def _train_one(job, trainer, store, spec) -> dict:
     """Train `spec` and write its result file; returns the result."""
     split = job.splits[(spec.fold, spec.repeat)]
-    result, features = trainer.run(job.data, store, split, spec.variant, spec.seed)
+    if spec.variant.learned:
+        result, features = trainer.run(job.data, store, split, spec.variant, spec.seed)
+    else:
+        result, features = run_floor(job.data, split, spec.variant, spec.seed, job.profile, job.cache_dir)
     write_result(job.folder / spec.filename, result, features)
     return result
 
@@ -269,9 +273,11 @@ def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, s
     job = SweepJob(data, profile, trainer.weights, folder, {(s.fold, s.repeat): s for s in splits}, cache_dir)
     store = PatchStore(data, cache_dir=cache_dir)
     todo = [spec for spec in runs if valid_result(folder / spec.filename) is None]
-    todo = order_for_reuse(todo, trainer.architecture_key)
     log(f"{data.name}: {len(data)} images; profile {profile.name}; {len(runs)} runs planned, "
         f"{len(runs) - len(todo)} already done, {len(todo)} to train -> {folder}")
+    for spec in [spec for spec in todo if not spec.variant.learned]:  # seconds each: here, first
+        log(_progress_line(spec, _train_one(job, trainer, None, spec)))
+    todo = order_for_reuse([spec for spec in todo if spec.variant.learned], trainer.architecture_key)
     if workers > 1 and len(todo) > 1:
         for spec in todo:  # patches are cut once, here, not by every worker at once
             for margin in spec.variant.margins or (profile.margin,):

@@ -442,7 +442,7 @@ class Trainer:
             callbacks.append(stopper)
         test_x = self._inputs(main, split.test, variant, preprocess)
         test_records = [records[i] for i in split.test]
-        y_true = np.array([r.pathology for r in test_records])
+        y_true = np.array([r.pathology for r in test_records])  # for the learning curve
         curve = (profile.curve_variant == variant.name and split.fold == 0 and split.repeat == 0)
         evaluation = RunEvaluation(model, compiled.batchnorm, profile.bn_stats == "precise",
                                    self._inputs(main, split.train, variant, preprocess), val, variant.alpha,
@@ -457,18 +457,10 @@ class Trainer:
 
         # Test: probabilities, BI-RADS and features in one pass.
         out = predict_rows(model.inference, test_x, profile.eval_batch_size)
-        n = len(split.test)
         probs = np.asarray(out["malignancy"])
         features = np.asarray(out["features"])
-        metrics = classification_metrics(y_true, probs[:, 1])
-        predictions = {"id": [r.id for r in test_records], "patient": [r.patient for r in test_records],
-                       "y_true": y_true.tolist(), "p_malignant": probs[:, 1].tolist(),
-                       "entropy": prediction_entropy_np(probs).tolist()}
-        if variant.multitask:
-            z_true = np.array([r.birads_score for r in test_records])
-            z_pred = np.asarray(out["birads"])[:n, 0]
-            metrics.update(regression_metrics(z_true, z_pred))
-            predictions.update(birads_true=z_true.tolist(), birads_pred=z_pred.tolist())
+        metrics, predictions = score_test_images(
+            test_records, probs[:, 1], np.asarray(out["birads"])[:, 0] if variant.multitask else None)
         t_eval = time.perf_counter() - t0 - t_compile - t_init - t_fit
 
         hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
@@ -476,9 +468,7 @@ class Trainer:
         if val is not None:
             best_epoch = int(stopper.best_epoch) + 1 if stopper.best_weights is not None else None
         result = {
-            "run": {"variant": variant.name, "family": family(variant.name), "alpha": float(variant.alpha),
-                    "fold": int(split.fold), "repeat": int(split.repeat), "seed": int(seed),
-                    "profile": profile.name, "dataset": dataset.name},
+            "run": run_identity(variant, split, seed, profile, dataset),
             "config": {"variant": variant.to_dict(), "profile": profile.to_dict(), "input_size": size,
                        "optimizer": optimizer_description(profile.learning_rate),
                        "loss": "CE - alpha*H(p)" + (" + MSE(BI-RADS score)" if variant.multitask else ""),
@@ -487,9 +477,7 @@ class Trainer:
                        "bn_momentum": profile.bn_momentum, "crop": profile.crop,
                        "early_stopping": {"monitor": profile.monitor, "patience": profile.patience,
                                           "min_epochs": profile.min_epochs} if val is not None else None},
-            "dataset": {"name": dataset.name, "synthetic": dataset.synthetic, "layout": dataset.layout,
-                        "patch_key": main.key, "citation": dataset.citation,
-                        "n_train": len(split.train), "n_val": len(split.val), "n_test": n},
+            "dataset": dataset_description(dataset, split, patch_key=main.key),
             "weights": weights_used,
             "warnings": [p.to_dict() for p in dataset.problems if p.severity == WARNING],
             "training": {"epochs_run": len(hist.get("loss", [])),
@@ -504,6 +492,43 @@ class Trainer:
             "predictions": predictions,
         }
         return result, features
+
+
+def run_identity(variant, split, seed, profile, dataset) -> dict:
+    """The "run" block of a result file: what was run, on which fold, with which seed."""
+    return {"variant": variant.name, "family": family(variant.name), "alpha": float(variant.alpha),
+            "fold": int(split.fold), "repeat": int(split.repeat), "seed": int(seed),
+            "profile": profile.name, "dataset": dataset.name}
+
+
+def dataset_description(dataset, split, **extra) -> dict:
+    """The "dataset" block of a result file: which data, and how many images in each part."""
+    return {"name": dataset.name, "synthetic": dataset.synthetic, "layout": dataset.layout, **extra,
+            "citation": dataset.citation, "n_train": len(split.train), "n_val": len(split.val),
+            "n_test": len(split.test)}
+
+
+def score_test_images(test_records, p_malignant, birads_pred=None) -> tuple[dict, dict]:
+    """Metrics and per-image predictions of a run's test images.
+
+    Args:
+        test_records: the test images' records, in prediction order.
+        p_malignant: predicted probability of malignancy per image.
+        birads_pred: predicted BI-RADS score per image (multi-task models), or None.
+    """
+    y_true = np.array([r.pathology for r in test_records])
+    p = np.asarray(p_malignant, dtype=np.float64)
+    probs = np.stack([1 - p, p], axis=1)
+    metrics = classification_metrics(y_true, p)
+    predictions = {"id": [r.id for r in test_records], "patient": [r.patient for r in test_records],
+                   "y_true": y_true.tolist(), "p_malignant": p.tolist(),
+                   "entropy": prediction_entropy_np(probs).tolist()}
+    if birads_pred is not None:
+        z_true = np.array([r.birads_score for r in test_records])
+        z_pred = np.asarray(birads_pred, dtype=np.float64)
+        metrics.update(regression_metrics(z_true, z_pred))
+        predictions.update(birads_true=z_true.tolist(), birads_pred=z_pred.tolist())
+    return metrics, predictions
 
 
 def _steady_rate(epoch_seconds, images_per_epoch):

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, replace
 
 CLASSIFICATION = "classification"
 BIRADS_REGRESSION = "birads"
+#: The "backbone" of the classical floor: hand-crafted lesion descriptors, no network.
+DESCRIPTORS = "descriptors"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,11 @@ class Variant:
     @property
     def multitask(self) -> bool:
         return BIRADS_REGRESSION in self.tasks
+
+    @property
+    def learned(self) -> bool:
+        """A network trained with Keras (False for the hand-crafted descriptor floor)."""
+        return self.backbone != DESCRIPTORS
 
     @property
     def architecture(self) -> tuple:
@@ -75,10 +82,19 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
                         "Inception-v1 and no grey-scale ImageNet weights, so this uses InceptionV3 "
                         "(RGB ImageNet weights on grey replicated to 3 channels) and trains on "
                         "OA patches cut at margins 0, 0.1, 0.2 and 0.3, testing at the profile's margin."),
+    Variant("Descriptors", (), (CLASSIFICATION,), 0.0, backbone=DESCRIPTORS,
+            description="Not in the paper: the classical floor no deep row may silently lose to. "
+                        "Hand-crafted BI-RADS lexicon descriptors of the lesion mask and image (shape, "
+                        "margin, echo pattern, posterior shadowing; breastnet.descriptors) with a "
+                        "scikit-learn Pipeline(StandardScaler, LogisticRegression), on the same splits."),
 ]}
 
-#: Table 1 order.
+#: Table 1 order (the paper's rows).
 TABLE1 = ["Han2017", "Inception", "ResNet-50", "DSSL", "E-DSSL", "DSTL", "E-DSTL", "DMTL", "E-DMTL"]
+#: Reference rows of ours, listed after the paper's.
+REFERENCE_ROWS = ["Descriptors"]
+#: Every row of the study's Table 1.
+STUDY_ROWS = TABLE1 + REFERENCE_ROWS
 
 
 def family(name: str) -> str:
