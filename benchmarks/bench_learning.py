@@ -1,0 +1,96 @@
+"""Learning curves: what a run learns per epoch, and what evaluation sees of it.
+
+One run of a variant on one CV fold of a profile's study data, trained for a fixed
+number of epochs (no early stopping), through `breastnet.training.Trainer` with the
+profile's learning-curve option: after every epoch, validation and test AUC with
+Keras' moving BatchNorm averages ("moving") and with statistics re-estimated from the
+training images ("precise"), validation cross-entropy, and the seconds spent
+re-estimating. Settings that the profile fields change (crop, learning rate, BN
+momentum) are arguments, so that two of them can be set side by side.
+
+Usage (two settings at once on a 2-core machine, one thread each):
+    .venv/bin/python benchmarks/bench_learning.py --data ../shared/data/BUS-BRA \
+        --epochs 15 --crop pad --threads 1 --out benchmarks/results/curve-pad.json
+    .venv/bin/python benchmarks/bench_learning.py --table benchmarks/results/curve-*.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+
+def run_curve(args) -> dict:
+    from dataclasses import replace
+
+    from breastnet.data import load_dataset
+    from breastnet.profiles import get_profile
+    from breastnet.runtime import limit_cpu_threads
+    from breastnet.sweep import make_splits, study_dataset
+    from breastnet.training import PatchStore, Trainer
+    from breastnet.variants import get_variant
+
+    threads = limit_cpu_threads(args.threads) if args.threads else "backend default"
+    profile = replace(get_profile(args.profile), epochs=args.epochs, patience=args.epochs, min_epochs=args.epochs,
+                      crop=args.crop, learning_rate=args.lr, bn_momentum=args.momentum, bn_stats="precise",
+                      curve_variant=args.variant, weights=None)
+    data = study_dataset(load_dataset(args.data), profile)
+    split = [s for s in make_splits(data, profile) if s.fold == args.fold and s.repeat == 0][0]
+    trainer = Trainer(profile, verbose=0)
+    trainer.cpu_threads_ = threads
+    start = time.perf_counter()
+    result, _ = trainer.run(data, PatchStore(data), split, get_variant(args.variant), seed=profile.seed + split.fold)
+    hist = result["training"]["history"]
+    return {"setting": {"variant": args.variant, "fold": args.fold, "crop": args.crop, "lr": args.lr,
+                        "bn_momentum": args.momentum, "size": profile.size, "dataset": data.name,
+                        "threads": threads},
+            "history": hist, "seconds": result["training"]["seconds"], "wall": time.perf_counter() - start,
+            "n": {k: result["dataset"][k] for k in ("n_train", "n_val", "n_test")}}
+
+
+def table(paths) -> str:
+    lines = []
+    for path in paths:
+        run = json.loads(Path(path).read_text())
+        s, h = run["setting"], run["history"]
+        lines.append(f"\n{s['variant']} fold {s['fold']} on {s['dataset']}, {s['size']} px, crop {s['crop']}, "
+                     f"lr {s['lr']:g}, BN momentum {s['bn_momentum']:g}, threads {s['threads']} "
+                     f"(train/val/test {run['n']['n_train']}/{run['n']['n_val']}/{run['n']['n_test']}; "
+                     f"{run['wall']:.0f} s, of which BN re-estimation {run['seconds']['bn_stats']:.0f} s)")
+        lines.append("| epoch | " + " | ".join(str(e + 1) for e in range(len(h["loss"]))) + " |")
+        lines.append("|---" * (len(h["loss"]) + 1) + "|")
+        for key in ("val_ce", "val_auc_moving", "val_auc_precise", "test_auc_moving", "test_auc_precise"):
+            lines.append(f"| {key} | " + " | ".join(f"{v:.2f}" for v in h[key]) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", help="dataset path (default: $BREASTNET_DATA, else synthetic)")
+    parser.add_argument("--profile", default="cpu")
+    parser.add_argument("--variant", default="DSTL")
+    parser.add_argument("--fold", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--crop", default="pad", choices=("pad", "stretch"))
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--momentum", type=float, default=0.99, help="BN moving-average momentum")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: backend default)")
+    parser.add_argument("--out", help="write the curve as JSON here")
+    parser.add_argument("--table", nargs="+", help="print the tables of these curve files and exit")
+    args = parser.parse_args(argv)
+    if args.table:
+        print(table(args.table))
+        return 0
+    run = run_curve(args)
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(run, indent=1))
+        print(table([args.out]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
