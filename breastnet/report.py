@@ -16,12 +16,19 @@ where n_test / n_train is the ratio of test to training images of a run
 (training = every image outside the test fold: the fitted part plus the
 early-stopping part). With the ratio set to 0 it is the ordinary paired t-test.
 
+Comparisons rest on the test AUC (threshold-free) first and report accuracy beside it:
+accuracy at the 0.5 threshold can hide whether a model ranks at all (see PRIMARY_REASON).
+The descriptor floor ("Descriptors", `breastnet.variants.REFERENCE_ROWS`) is a row of
+Table 1 and the baseline of a fourth question, but has no alpha, no learning curve and no
+penultimate features, so the alpha spectra and Fig. 2c skip it.
+
 This module imports neither Keras nor a backend, so reading results is fast.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -32,7 +39,7 @@ from scipy import stats
 
 from .metrics import ECE_BINS, expected_calibration_error
 from .results import read_features
-from .variants import TABLE1, VARIANTS, family
+from .variants import REFERENCE_ROWS, STUDY_ROWS, TABLE1, VARIANTS, family
 
 # --------------------------------------------------------------------------- the paper
 
@@ -66,7 +73,19 @@ PAPER_ROW_LABELS = {
     "DSTL": "DSTL", "E-DSTL": "E-DSTL (α = 0.25)", "DMTL": "DMTL", "E-DMTL": "E-DMTL (α = 0.25)",
 }
 
+#: Labels of our reference rows: not in the paper, listed after its rows.
+REFERENCE_ROW_LABELS = {"Descriptors": "Hand-crafted descriptors + logistic regression (floor)"}
+
+#: The paper's columns of Table 1.
 TABLE1_METRICS = ("accuracy", "sensitivity", "specificity", "rmse", "cc")
+#: Columns of ours beside them (the paper has no values): accuracy at the 0.5 threshold hides
+#: whether a model ranks at all, AUC does not; balanced accuracy does not reward a majority class.
+ADDED_METRICS = ("auc", "balanced_accuracy")
+#: Every column of the study's Table 1.
+STUDY_METRICS = TABLE1_METRICS + ADDED_METRICS
+#: Metrics that depend on the 0.5 decision threshold: a run that gives every test image one
+#: class has a class share as accuracy and 1 / 0 as sensitivity / specificity.
+THRESHOLD_METRICS = ("accuracy", "sensitivity", "specificity", "balanced_accuracy")
 METRIC_LABELS = {"accuracy": "Accuracy", "sensitivity": "Sensitivity", "specificity": "Specificity",
                  "rmse": "RMSE", "cc": "CC", "auc": "AUC", "balanced_accuracy": "Balanced accuracy",
                  "ece": "ECE", "brier": "Brier"}
@@ -79,6 +98,16 @@ RUN_METRICS = ("accuracy", "sensitivity", "specificity", "auc", "balanced_accura
 
 #: The families the entropy term is added to.
 FAMILIES = ("DSSL", "DSTL", "DMTL")
+#: Table 1 rows with both streams (OA and HS patches): DSTL, E-DSTL, DMTL, E-DMTL.
+TWO_STREAM = tuple(name for name in TABLE1 if set(VARIANTS[name].streams) == {"oa", "hs"})
+
+
+def is_network(name: str) -> bool:
+    """Whether a variant or family name is a trained network (False for the descriptor floor).
+
+    Names outside `VARIANTS` count as networks (result files of older variants)."""
+    variant = VARIANTS.get(name) or VARIANTS.get(family(name))
+    return True if variant is None else variant.learned
 
 
 def row_key(name: str) -> tuple[str, float]:
@@ -87,10 +116,17 @@ def row_key(name: str) -> tuple[str, float]:
 
 
 def model_label(family: str, alpha: float) -> str:
-    """A readable name of (family, alpha): DSSL, E-DSSL (α=0.25), E-DMTL (α=2)."""
+    """A readable name of (family, alpha): DSSL, E-DSSL (α=0.25), E-DMTL (α=2), Descriptors (floor)."""
+    if not is_network(family):
+        return f"{family} (floor)"
     if alpha == 0 or family not in FAMILIES:
         return family
     return f"E-{family} (α={alpha:g})"
+
+
+def row_label(name: str) -> str:
+    """The Table 1 label of a row: the paper's (shortened) or our reference row's."""
+    return PAPER_ROW_LABELS.get(name) or REFERENCE_ROW_LABELS.get(name) or name
 
 
 # --------------------------------------------------------------------------- runs
@@ -108,7 +144,7 @@ def runs_frame(results) -> pd.DataFrame:
         best_epoch, seconds, table1 (the Table 1 row name of (family, alpha), or None),
         path, and the metrics of RUN_METRICS (NaN where absent).
     """
-    lookup = {row_key(name): name for name in TABLE1}
+    lookup = {row_key(name): name for name in STUDY_ROWS}
     rows = []
     for r in results:
         run, ds, tr = r["run"], r.get("dataset", {}), r.get("training", {})
@@ -210,29 +246,39 @@ def corrected_t(values, ratio: float, level: float = 0.95) -> CorrectedT:
 # --------------------------------------------------------------------------- Table 1
 
 
-def table1(runs: pd.DataFrame, variants=TABLE1, metrics=TABLE1_METRICS, level: float = 0.95) -> pd.DataFrame:
+def table1(runs: pd.DataFrame, variants=STUDY_ROWS, metrics=STUDY_METRICS, level: float = 0.95) -> pd.DataFrame:
     """Table 1 rebuilt, long format: one row per (variant, metric).
 
-    Columns: variant, label, metric, n (runs with a value), mean, sd, ci_low, ci_high
-    (corrected resampled t interval, clipped to the metric's range: with few runs it can
-    be wider than [0, 1]), paper (NaN where the paper has no number),
-    applies (the metric exists for this variant: RMSE and CC only for multi-task).
+    The paper's rows come first in the order given, our reference rows (not in TABLE1,
+    e.g. the descriptor floor) after them.
+
+    Columns: variant, label, reference (a row of ours, not in the paper), metric, n (runs
+    with a value), mean, sd, ci_low, ci_high (corrected resampled t interval, clipped to the
+    metric's range: with few runs it can be wider than [0, 1]), paper (NaN where the paper
+    has no number), in_paper (the paper reports this metric for this row), applies (the
+    metric exists for this variant: RMSE and CC only for multi-task).
     """
+    ordered = [v for v in variants if v in TABLE1] + [v for v in variants if v not in TABLE1]
     rows = []
-    for name in variants:
+    for name in ordered:
         sel = select(runs, name)
         multitask = VARIANTS[name].multitask
+        reference = name not in TABLE1
         for metric in metrics:
             applies = metric not in ("rmse", "cc") or multitask
             values = sel[metric].to_numpy(dtype=float) if applies and len(sel) else np.array([])
             ct = corrected_t(values, split_ratio(sel) if len(sel) else 0.0, level)
             low, high = METRIC_RANGES.get(metric, (-math.inf, math.inf))
-            rows.append({"variant": name, "label": PAPER_ROW_LABELS.get(name, name), "metric": metric,
+            paper = PAPER_TABLE1.get(name, {}).get(metric)
+            rows.append({"variant": name, "label": row_label(name), "reference": reference, "metric": metric,
                          "n": ct.n, "mean": ct.mean, "sd": ct.sd,
                          "ci_low": max(ct.ci_low, low) if pd.notna(ct.ci_low) else ct.ci_low,
                          "ci_high": min(ct.ci_high, high) if pd.notna(ct.ci_high) else ct.ci_high,
-                         "paper": PAPER_TABLE1.get(name, {}).get(metric), "applies": applies})
-    return pd.DataFrame(rows)
+                         "paper": math.nan if paper is None else paper,
+                         "in_paper": not reference and metric in TABLE1_METRICS and applies,
+                         "applies": applies})
+    return pd.DataFrame(rows, columns=["variant", "label", "reference", "metric", "n", "mean", "sd", "ci_low",
+                                       "ci_high", "paper", "in_paper", "applies"])
 
 
 def _fmt(x, digits=3) -> str:
@@ -257,38 +303,73 @@ def format_cell(row) -> str:
 
 def table1_html(t1: pd.DataFrame, table_id: str = "table1") -> str:
     """Table 1 as an HTML table: per model and metric, our mean ± sd and 95 % CI with the
-    paper's value beside them (below, in the same cell, so that the table fits a page)."""
-    metrics = list(dict.fromkeys(t1["metric"]))
-    head = "".join(f"<th>{METRIC_LABELS.get(m, m)}</th>" for m in metrics)
+    paper's value beside them (below, in the same cell, so that the table fits a page).
+
+    The paper's columns come first; our added columns (AUC, balanced accuracy) follow under
+    their own header, with "paper —" in the paper's rows (the paper has no value). Our
+    reference rows (the descriptor floor) follow the paper's rows, marked as not in the paper.
+    """
+    present = list(dict.fromkeys(t1["metric"]))
+    paper_cols = [m for m in present if m in TABLE1_METRICS]
+    added_cols = [m for m in present if m not in TABLE1_METRICS]
+    metrics = paper_cols + added_cols
+    added_class = ' class="added"'
+    labels = "".join(f'<th data-metric="{m}"{added_class if m in added_cols else ""}>'
+                     f"{METRIC_LABELS.get(m, m)}</th>" for m in metrics)
+    if paper_cols and added_cols:
+        head = (f'<tr><th class="model" rowspan="2">Model</th>'
+                f'<th class="group" colspan="{len(paper_cols)}">The paper\'s metrics</th>'
+                f'<th class="group added" colspan="{len(added_cols)}">Added here (not in the paper)</th></tr>'
+                f"<tr>{labels}</tr>")
+    else:
+        head = f'<tr><th class="model">Model</th>{labels}</tr>'
     body = []
     for name, group in t1.groupby("variant", sort=False):
         by_metric = {r["metric"]: r for _, r in group.iterrows()}
         runs = max(int(r["n"]) for r in by_metric.values())
+        reference = bool(group["reference"].iloc[0]) if "reference" in group else name not in TABLE1
         cells = []
         for m in metrics:
             r = by_metric[m]
             # "na": the metric does not exist for this model; "empty": it does, but no run has it
             cls = "na" if not r["applies"] else ("ours" if r["n"] else "ours empty")
-            paper = f'<br><span class="paper">paper {_fmt(r["paper"], 4)}</span>' if pd.notna(r["paper"]) else ""
+            if pd.notna(r["paper"]):
+                paper = f'<br><span class="paper">paper {_fmt(r["paper"], 4)}</span>'
+            elif r["applies"] and not reference:  # a row of the paper, a column it does not have
+                paper = '<br><span class="paper">paper —</span>'
+            else:
+                paper = ""
             cells.append(f'<td class="{cls}" data-metric="{m}">{format_cell(r)}{paper}</td>')
-        label = f'{group["label"].iloc[0]}<br><span class="runs">{runs} run{"s" if runs != 1 else ""}</span>'
-        body.append(f'<tr data-variant="{name}"><td class="model">{label}</td>{"".join(cells)}</tr>')
+        mark = '<br><span class="reference">reference row of ours, not in the paper</span>' if reference else ""
+        label = (f'{escape(group["label"].iloc[0])}{mark}<br>'
+                 f'<span class="runs">{runs} run{"s" if runs != 1 else ""}</span>')
+        row_class = ' class="reference"' if reference else ""
+        body.append(f'<tr data-variant="{name}"{row_class}><td class="model">{label}</td>{"".join(cells)}</tr>')
     return (f'<div class="table1-wrap"><table id="{table_id}" class="table table1">'
-            f'<thead><tr><th class="model">Model</th>{head}</tr></thead>'
+            f'<thead>{head}</thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>')
 
 
-# --------------------------------------------------------------------------- the three claims
+# --------------------------------------------------------------------------- the claims
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A claim of the paper, tested as paired differences `better - baseline`."""
+    """A claim tested as paired differences `better - baseline` on the same folds.
+
+    Attributes:
+        key: short name (glue keys claim_<key>_...).
+        title: the claim in words.
+        paper_text: what the paper says (or, for a question of ours, why we ask it).
+        pairs: (better, baseline) Table 1 rows compared.
+        in_paper: a claim of the paper (False: a question of ours beside them).
+    """
 
     key: str
     title: str
     paper_text: str
     pairs: tuple[tuple[str, str], ...]
+    in_paper: bool = True
 
 
 CLAIMS = (
@@ -301,7 +382,20 @@ CLAIMS = (
           "E-DSSL, E-DSTL and E-DMTL all beat their α = 0 versions, e.g. 83.37 % → 84.95 % "
           "and 86.29 % → 88.70 % (section 3).",
           (("E-DSSL", "DSSL"), ("E-DSTL", "DSTL"), ("E-DMTL", "DMTL"))),
+    Claim("floor", "The networks beat hand-crafted shape and echo descriptors",
+          "Not a claim of the paper but a question of ours: the paper compares its networks with other "
+          "networks only. Each two-stream network against a logistic regression on eleven hand-crafted "
+          "lesion descriptors (shape, margin, echo pattern, posterior features), on the same folds.",
+          tuple((name, "Descriptors") for name in TWO_STREAM), in_paper=False),
 )
+
+#: The metric the verdicts rest on, and the one reported beside it.
+PRIMARY_METRIC = "auc"
+SECONDARY_METRIC = "accuracy"
+#: Why the verdicts rest on AUC (for the book).
+PRIMARY_REASON = ("AUC is threshold-free: it measures whether a model ranks malignant images above "
+                  "benign ones. Accuracy at the 0.5 threshold can hide that: a run that puts every test "
+                  "image on one side of 0.5 scores the share of one class, whatever its ranking.")
 
 
 def paired_differences(runs: pd.DataFrame, better, baseline, metric: str = "accuracy") -> pd.DataFrame:
@@ -339,83 +433,168 @@ def comparison_result(ct: CorrectedT) -> str:
     return "no significant difference (95 % CI includes 0)"
 
 
-def claims_table(runs: pd.DataFrame, metric: str = "accuracy", level: float = 0.95) -> pd.DataFrame:
-    """Every comparison of CLAIMS: paired differences and their corrected t-test.
+def claims_table(runs: pd.DataFrame, metrics=(PRIMARY_METRIC, SECONDARY_METRIC), level: float = 0.95,
+                 claims=CLAIMS) -> pd.DataFrame:
+    """Every comparison of `claims` on every metric: paired differences and their corrected t-test.
 
-    Columns: claim, comparison, better, baseline, n (J), mean_diff, sd, ci_low, ci_high, t, df,
-    p, ratio, paper_diff, result.
+    Args:
+        runs: `runs_frame` output.
+        metrics: metric columns; the first is the primary one the verdicts rest on
+            (AUC by default, see PRIMARY_REASON), the others are reported beside it.
+        level: confidence level of the intervals.
+        claims: the claims (default CLAIMS).
+
+    Returns:
+        Long format, one row per (comparison, metric): claim, comparison, better, baseline,
+        metric, primary, n (J), mean_diff, sd, ci_low, ci_high, t, df, p, ratio, paper_diff
+        (difference of the paper's Table 1 means; None where the paper has no value), result.
     """
+    if isinstance(metrics, str):
+        metrics = (metrics,)
     rows = []
-    for claim in CLAIMS:
+    for claim in claims:
         for better, baseline in claim.pairs:
-            pairs = paired_differences(runs, better, baseline, metric)
-            ratio = split_ratio(pairs) if len(pairs) else 0.0
-            ct = corrected_t(pairs["diff"], ratio, level)
-            paper_b, paper_a = PAPER_TABLE1[baseline].get(metric), PAPER_TABLE1[better].get(metric)
-            rows.append({"claim": claim.key, "comparison": f"{better} − {baseline}", "better": better,
-                         "baseline": baseline, "metric": metric, "n": ct.n, "mean_diff": ct.mean,
-                         "sd": ct.sd, "ci_low": ct.ci_low, "ci_high": ct.ci_high, "t": ct.t, "df": ct.df,
-                         "p": ct.p, "ratio": ratio,
-                         "paper_diff": None if paper_a is None or paper_b is None else round(paper_a - paper_b, 4),
-                         "result": comparison_result(ct)})
-    return pd.DataFrame(rows)
+            for metric in metrics:
+                pairs = paired_differences(runs, better, baseline, metric)
+                ratio = split_ratio(pairs) if len(pairs) else 0.0
+                ct = corrected_t(pairs["diff"], ratio, level)
+                paper_b = PAPER_TABLE1.get(baseline, {}).get(metric)
+                paper_a = PAPER_TABLE1.get(better, {}).get(metric)
+                rows.append({"claim": claim.key, "comparison": f"{better} − {baseline}", "better": better,
+                             "baseline": baseline, "metric": metric, "primary": metric == metrics[0],
+                             "n": ct.n, "mean_diff": ct.mean, "sd": ct.sd, "ci_low": ct.ci_low,
+                             "ci_high": ct.ci_high, "t": ct.t, "df": ct.df, "p": ct.p, "ratio": ratio,
+                             "paper_diff": (None if paper_a is None or paper_b is None
+                                            else round(paper_a - paper_b, 4)),
+                             "result": comparison_result(ct)})
+    columns = ["claim", "comparison", "better", "baseline", "metric", "primary", "n", "mean_diff", "sd", "ci_low",
+               "ci_high", "t", "df", "p", "ratio", "paper_diff", "result"]
+    return pd.DataFrame(rows, columns=columns)
 
 
-def claim_verdicts(table: pd.DataFrame, synthetic: bool, one_class_share: dict | None = None) -> dict[str, dict]:
+def _metric_word(metric: str) -> str:
+    return "AUC" if metric == "auc" else METRIC_LABELS.get(metric, metric).lower()
+
+
+def _comparison_text(r, detail: bool = True) -> str:
+    """One comparison of `claims_table` in words: effect, 95 % CI, p (and t, df with `detail`)."""
+    word = _metric_word(r["metric"])
+    paper = f"; paper {r['paper_diff']:+.4f}" if pd.notna(r["paper_diff"]) else ""
+    if r["n"] < 2:
+        return f"{r['comparison']}: {r['n']} paired run(s) with {word} values, not enough for a test"
+    if pd.isna(r["ci_low"]):
+        return (f"{r['comparison']}: {r['mean_diff']:+.3f} {word} in each of the J = {r['n']} paired runs, "
+                f"no spread, no test{paper}")
+    stats_ = f"t = {_fmt(r['t'], 2)}, df = {r['df']}, " if detail else ""
+    return (f"{r['comparison']}: {r['mean_diff']:+.3f} {word} (95 % CI {_fmt(r['ci_low'])} to "
+            f"{_fmt(r['ci_high'])}, {stats_}p = {_fmt(r['p'])}, J = {r['n']}{paper})")
+
+
+def _no_skill(names, metric: str, one_class_share: dict, constant_share: dict) -> list[str]:
+    """Models of `names` at least half of whose runs cannot show skill on `metric`.
+
+    Threshold metrics: runs that gave every test image one class (their accuracy is a class
+    share). AUC: runs that gave every test image the same probability (no ranking at all)."""
+    share = one_class_share if metric in THRESHOLD_METRICS else constant_share if metric == "auc" else {}
+    return sorted({name for name in names if share.get(row_key(name), 0.0) >= 0.5},
+                  key=lambda n: STUDY_ROWS.index(n) if n in STUDY_ROWS else len(STUDY_ROWS))
+
+
+def claim_verdicts(table: pd.DataFrame, synthetic: bool, one_class_share: dict | None = None,
+                   constant_share: dict | None = None, claims=CLAIMS) -> dict[str, dict]:
     """One verdict per claim: "supported", "not supported" or "not testable here", with evidence.
 
-    A comparison supports its claim when its corrected 95 % interval lies above 0.
-    A claim with several comparisons (the entropy term) is supported when all are.
-    On synthetic phantoms nothing is evidence about breast ultrasound, so every claim
-    is "not testable here" and the statistics are reported as a pipeline check only.
-    A claim is also "not testable here" when, for a model it compares, at least half of
-    the runs gave every test image one class (`learning_check`): their accuracy is a
-    class share, and a difference between such runs says nothing for or against it.
+    The verdict rests on the primary metric of `table` (AUC by default, see PRIMARY_REASON);
+    the other metrics (accuracy) are reported beside it. A comparison supports its claim when
+    its corrected 95 % interval lies above 0; a claim with several comparisons (the entropy
+    term, the descriptor floor) is supported when all do. On synthetic phantoms nothing is
+    evidence about breast ultrasound, so every claim is "not testable here" and the
+    statistics are reported as a pipeline check only. A claim is also "not testable here"
+    when, for a model it compares, at least half of the runs cannot show skill on the primary
+    metric: for a threshold metric (accuracy), runs that gave every test image one class
+    (`learning_check`'s "by_model"): their accuracy is a class share; for AUC, runs that gave
+    every test image the same probability (`learning_check`'s "by_model_constant").
 
     Args:
         table: `claims_table` output.
         synthetic: whether the data are synthetic.
-        one_class_share: (family, alpha) -> share of one-class runs (`learning_check`'s
-            "by_model"); None: not checked.
+        one_class_share: (family, alpha) -> share of one-class runs; None: not checked.
+        constant_share: (family, alpha) -> share of runs with one probability for every test
+            image; None: not checked.
+        claims: the claims of `table` (default CLAIMS).
+
+    Returns:
+        claim key -> dict: title, paper, in_paper, metric (primary), verdict, why, effect (the
+        primary differences with 95 % CI and p, in words), secondary (the other metrics' differences,
+        in words), evidence (both, with t and df), comparisons (one dict per primary comparison:
+        comparison, n, effect, ci_low, ci_high, p).
     """
     out = {}
     one_class_share = one_class_share or {}
-    for claim in CLAIMS:
+    constant_share = constant_share or {}
+    if "primary" not in table:
+        table = table.assign(primary=True)
+    for claim in claims:
         rows = table[table["claim"] == claim.key]
-        parts, testable, supported, missing = [], True, True, False
-        degenerate = sorted({name for _, r in rows.iterrows() for name in (r["better"], r["baseline"])
-                             if one_class_share.get(row_key(name), 0.0) >= 0.5})
-        for _, r in rows.iterrows():
-            paper = f"; paper {r['paper_diff']:+.4f}" if pd.notna(r["paper_diff"]) else ""
+        primary, secondary = rows[rows["primary"].astype(bool)], rows[~rows["primary"].astype(bool)]
+        metric = primary["metric"].iloc[0] if len(primary) else PRIMARY_METRIC
+        word = _metric_word(metric)
+        names = [name for pair in claim.pairs for name in pair]
+        testable, supported, missing = True, True, False
+        for _, r in primary.iterrows():
             if r["n"] < 2:
                 testable, missing = False, True
-                parts.append(f"{r['comparison']}: {r['n']} paired run(s), not enough for a test")
             elif pd.isna(r["ci_low"]):
                 testable = False
-                parts.append(f"{r['comparison']}: {r['mean_diff']:+.3f} {r['metric']} in each of the "
-                             f"J = {r['n']} paired runs, no spread, no test{paper}")
             else:
                 supported &= bool(r["ci_low"] > 0)
-                parts.append(f"{r['comparison']}: {r['mean_diff']:+.3f} {r['metric']} "
-                             f"(95 % CI {_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}, "
-                             f"t = {_fmt(r['t'], 2)}, df = {r['df']}, p = {_fmt(r['p'])}, J = {r['n']}{paper})")
+        if not len(primary):
+            testable, missing = False, True
+        degenerate = _no_skill(names, metric, one_class_share, constant_share)
         if synthetic:
             verdict = "not testable here"
             why = "the data are SYNTHETIC phantoms; the statistics only check the pipeline"
-        elif degenerate:
+        elif degenerate and metric in THRESHOLD_METRICS:
             verdict = "not testable here"
             why = (f"at least half of the runs of {', '.join(degenerate)} gave every test image one class, "
-                   f"so their accuracy is a class share, not a skill")
+                   f"so their {word} is a class share, not a skill")
+        elif degenerate:
+            verdict = "not testable here"
+            why = (f"at least half of the runs of {', '.join(degenerate)} gave every test image the same "
+                   f"probability, so their {word} measures no ranking")
         elif not testable:
             verdict = "not testable here"
-            why = ("the runs it needs are missing from this profile or dataset" if missing else
-                   "a comparison has the same difference in every run, so no test is defined")
+            why = ("the runs it needs are missing from this profile or dataset (or have no " + word + ")"
+                   if missing else "a comparison has the same difference in every run, so no test is defined")
         elif supported:
-            verdict, why = "supported", "every paired difference has its 95 % interval above 0"
+            verdict = "supported"
+            why = (f"every paired {word} difference has its 95 % interval above 0" if len(primary) > 1 else
+                   f"the paired {word} difference has its 95 % interval above 0")
         else:
-            verdict, why = "not supported", "a paired difference has a 95 % interval reaching 0 or below"
-        out[claim.key] = {"title": claim.title, "paper": claim.paper_text, "verdict": verdict, "why": why,
-                          "evidence": "; ".join(parts)}
+            verdict = "not supported"
+            why = (f"a paired {word} difference has a 95 % interval reaching 0 or below" if len(primary) > 1 else
+                   f"the paired {word} difference has a 95 % interval reaching 0 or below")
+        effect = "; ".join(_comparison_text(r, detail=False) for _, r in primary.iterrows())
+        second_parts = []
+        for _, r in secondary.iterrows():
+            text = _comparison_text(r, detail=False)
+            flat = _no_skill((r["better"], r["baseline"]), r["metric"], one_class_share, {})
+            if flat:
+                text += (f" [at least half of the runs of {', '.join(flat)} gave one class to every test image: "
+                         f"{_metric_word(r['metric'])} there is a class share]")
+            second_parts.append(text)
+        secondary_text = "; ".join(second_parts)
+        evidence = "; ".join(_comparison_text(r) for _, r in primary.iterrows())
+        if secondary_text:
+            evidence += f". Beside it, {', '.join(dict.fromkeys(_metric_word(m) for m in secondary['metric']))}: " \
+                        f"{secondary_text}"
+        out[claim.key] = {
+            "title": claim.title, "paper": claim.paper_text, "in_paper": claim.in_paper, "metric": metric,
+            "verdict": verdict, "why": why, "effect": effect or "no comparison", "secondary": secondary_text,
+            "evidence": evidence or "no comparison",
+            "comparisons": [{"comparison": r["comparison"], "n": int(r["n"]), "effect": r["mean_diff"],
+                             "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p": r["p"]}
+                            for _, r in primary.iterrows()]}
     return out
 
 
@@ -436,10 +615,15 @@ def clipped_error_bars(mean, sd, metric: str) -> np.ndarray:
 
 
 def alpha_curve(runs: pd.DataFrame, families=FAMILIES, metrics=("accuracy", "sensitivity", "specificity",
-                                                                  "rmse", "cc"), level: float = 0.95) -> pd.DataFrame:
-    """Mean and corrected CI of each metric against alpha, per family (long format)."""
+                                                                  "auc", "rmse", "cc"),
+                level: float = 0.95) -> pd.DataFrame:
+    """Mean and corrected CI of each metric against alpha, per family (long format).
+
+    Families that are not networks (the descriptor floor has no alpha) are skipped."""
     rows = []
     for fam in families:
+        if not is_network(fam):
+            continue
         sel = runs[runs["family"] == fam]
         for alpha, group in sel.groupby("alpha"):
             ratio = split_ratio(group)
@@ -530,19 +714,29 @@ def _nanmean(x) -> float:
     return float(x[~np.isnan(x)].mean()) if (~np.isnan(x)).any() else math.nan
 
 
-def calibration_summary(results, families=FAMILIES, alphas=(0.0, 0.25), n_bins: int = ECE_BINS) -> pd.DataFrame:
-    """ECE and Brier of alpha 0 against alpha 0.25, per family.
+def calibration_summary(results, families=FAMILIES, alphas=(0.0, 0.25), n_bins: int = ECE_BINS,
+                        reference=tuple(REFERENCE_ROWS)) -> pd.DataFrame:
+    """ECE and Brier of alpha 0 against alpha 0.25, per family, and of our reference rows.
+
+    Args:
+        results: result dicts.
+        families, alphas: the network families and entropy weights compared.
+        n_bins: ECE bins.
+        reference: reference rows (the descriptor floor) added after the families, at
+            alpha 0 only; () for none.
 
     Columns: family, alpha, model, runs, ece_mean (mean of the runs' ECE), ece_sd,
     ece_pooled (ECE of every run's test predictions pooled), brier_mean, mean_entropy.
     """
     rows = []
-    for fam in families:
-        for alpha in alphas:
+    plan = [(fam, alphas) for fam in families if is_network(fam)]
+    plan += [(row_key(name)[0], (row_key(name)[1],)) for name in reference if name in VARIANTS]
+    for fam, fam_alphas in plan:
+        for alpha in fam_alphas:
             sel = [r for r in results if r["run"]["family"] == fam and math.isclose(r["run"]["alpha"], alpha)]
             if not sel:
                 continue
-            y = np.concatenate([r["predictions"]["y_true"] for r in sel])
+            y = np.concatenate([r["predictions"]["y_true"] for r in sel]).astype(int)
             p = np.concatenate([r["predictions"]["p_malignant"] for r in sel])
             ece = np.array([r["metrics"].get("ece") for r in sel], dtype=float)
             brier = np.array([r["metrics"].get("brier") for r in sel], dtype=float)
@@ -600,13 +794,15 @@ def spectra_frame(results, families=FAMILIES, alphas=(0.0, 0.25), folder=None) -
 
     Each run is decomposed on its own (folds are different models, so their feature
     spaces differ and are not pooled). `folder` is the study folder, needed for results
-    that do not carry their "path" (those returned by `run_sweep`). Columns: family,
+    that do not carry their "path" (those returned by `run_sweep`). Runs that are not
+    networks are skipped even when `families` names them: the descriptor floor's features
+    are its eleven standardised descriptors, not penultimate-layer features. Columns: family,
     alpha, model, fold, repeat, index (1-based), log_eigenvalue.
     """
     frames = []
     for r in results:
         fam, alpha = r["run"]["family"], float(r["run"]["alpha"])
-        if fam not in families or not any(math.isclose(alpha, a) for a in alphas):
+        if fam not in families or not is_network(fam) or not any(math.isclose(alpha, a) for a in alphas):
             continue
         logs = log_spectrum(read_features(result_path(r, folder)))
         frames.append(pd.DataFrame({"family": fam, "alpha": alpha, "model": model_label(fam, alpha),
@@ -640,13 +836,18 @@ def spectrum_tails(spectra: pd.DataFrame, tail_from: int = 6) -> pd.DataFrame:
 
 
 def history_frame(results) -> pd.DataFrame:
-    """Learning curves: one row per (run, epoch, series) with the value, long format."""
+    """Learning curves: one row per (run, epoch, series) with the value, long format.
+
+    Series are whatever the result files hold: loss (training objective), val_ce, val_auc,
+    val_loss in current files, loss and val_loss in older ones. Missing values (written as
+    null, e.g. an AUC of a one-class validation part) are NaN.
+    """
     rows = []
     for r in results:
-        for series, values in r.get("training", {}).get("history", {}).items():
-            for epoch, value in enumerate(values, start=1):
+        for series, values in (r.get("training", {}).get("history") or {}).items():
+            for epoch, value in enumerate(values or [], start=1):
                 rows.append({"fold": r["run"]["fold"], "repeat": r["run"]["repeat"], "epoch": epoch,
-                             "series": series, "value": value})
+                             "series": series, "value": math.nan if value is None else float(value)})
     return pd.DataFrame(rows, columns=["fold", "repeat", "epoch", "series", "value"])
 
 
@@ -682,57 +883,267 @@ def data_statement(synthetic: bool, name: str) -> str:
     return f"the {name} breast ultrasound dataset (real, biopsy-proven images)"
 
 
-def learning_check(results, threshold: float = 0.5) -> dict:
-    """How many runs gave every test image the same predicted class.
+def _is_network_result(r) -> bool:
+    return is_network(r["run"].get("family") or r["run"].get("variant", ""))
+
+
+def _share(count: int, total: int) -> str:
+    return f"{count} of {total}"
+
+
+def learning_check(results, threshold: float = 0.5, small_alpha: float = 1.0, tie_tol: float = 1e-9) -> dict:
+    """How many network runs gave every test image the same predicted class.
 
     Such a run's accuracy is the share of that class in its test fold, whatever else
-    it learned, and its sensitivity and specificity are 1 and 0 (or 0 and 1): a reader has to know
-    before reading Table 1. With random init and a few dozen SGD steps this is common.
+    it learned, and its sensitivity and specificity are 1 and 0 (or 0 and 1): a reader has
+    to know before reading Table 1. Its AUC can still show a ranking, unless it gave every
+    test image the same probability. Runs with alpha > `small_alpha` are counted apart as
+    well: a large entropy weight pushes outputs towards 0.5 by design (the paper's point B).
 
     Args:
-        results: result dicts (with "predictions").
+        results: result dicts (with "predictions"); runs of the descriptor floor are not
+            counted in the totals, but have their shares in by_model.
         threshold: the decision threshold on p(malignant).
+        small_alpha: runs with alpha <= this are also counted on their own.
+        tie_tol: predictions spanning at most this range count as one probability.
 
     Returns:
-        dict: runs, one_class (runs whose test predictions are all one class),
-        median_sd (median over runs of the sd of p(malignant) over the run's test
-        images), text (one sentence for the book), by_model ((family, alpha) -> share
-        of its runs that gave one class).
+        dict: runs, one_class (network runs whose test predictions are all one class),
+        runs_small_alpha, one_class_small_alpha (the same over runs with alpha <= small_alpha),
+        constant (network runs with one probability for every test image), small_alpha,
+        median_sd (median over network runs of the sd of p(malignant) over the run's test
+        images), text (one sentence for the book), by_model ((family, alpha) -> share of
+        its runs that gave one class), by_model_constant ((family, alpha) -> share of its
+        runs with one probability for every test image).
     """
-    one_class, spreads, by_model = 0, [], {}
+    runs = one_class = small = one_class_small = constant = 0
+    spreads, by_model, by_model_constant = [], {}, {}
     for r in results:
         p = np.asarray(r["predictions"]["p_malignant"], dtype=float)
         if len(p) == 0:
             continue
-        spreads.append(float(p.std()))
         above = p >= threshold
         flat = int(above.all() or not above.any())
+        tied = int(float(np.ptp(p)) <= tie_tol)
+        key = (r["run"]["family"], float(r["run"]["alpha"]))
+        by_model.setdefault(key, []).append(flat)
+        by_model_constant.setdefault(key, []).append(tied)
+        if not _is_network_result(r):
+            continue
+        runs += 1
         one_class += flat
-        by_model.setdefault((r["run"]["family"], float(r["run"]["alpha"])), []).append(flat)
-    n = len(spreads)
+        constant += tied
+        spreads.append(float(p.std()))
+        if key[1] <= small_alpha:
+            small += 1
+            one_class_small += flat
     median_sd = float(np.median(spreads)) if spreads else math.nan
-    if n == 0:
-        text = "No run has test predictions yet."
+    spread = f"median sd of p(malignant) over a run's test images: {median_sd:.3f}"
+    if runs == 0:
+        text = "No network run has test predictions yet."
     elif one_class == 0:
-        text = (f"Every one of the {n} runs predicted both classes among its test images "
-                f"(median sd of p(malignant) over a run's test images: {median_sd:.3f}).")
+        text = f"Every one of the {runs} network runs predicted both classes among its test images ({spread})."
     else:
-        text = (f"In {one_class} of {n} runs every test image got the same predicted class, so those runs' "
-                f"accuracy is just the share of that class in the fold and their sensitivity and specificity are "
-                f"1 and 0 or 0 and 1 (median sd of p(malignant) over a run's test images: {median_sd:.3f}).")
-    return {"runs": n, "one_class": one_class, "median_sd": median_sd, "text": text,
-            "by_model": {key: float(np.mean(flags)) for key, flags in by_model.items()}}
+        text = (f"In {_share(one_class, runs)} network runs every test image got the same predicted class "
+                f"({_share(one_class_small, small)} runs with α ≤ {small_alpha:g}), so those runs' accuracy is "
+                f"just the share of that class in the fold and their sensitivity and specificity are 1 and 0 or "
+                f"0 and 1; their AUC can still show a ranking ({spread}).")
+        if constant:
+            text += (f" {_share(constant, runs)} runs gave every test image the same probability, so they rank "
+                     f"nothing at all.")
+    return {"runs": runs, "one_class": one_class, "runs_small_alpha": small,
+            "one_class_small_alpha": one_class_small, "constant": constant, "small_alpha": small_alpha,
+            "median_sd": median_sd, "text": text,
+            "by_model": {key: float(np.mean(flags)) for key, flags in by_model.items()},
+            "by_model_constant": {key: float(np.mean(flags)) for key, flags in by_model_constant.items()}}
+
+
+def learning_summary(runs: pd.DataFrame, check: dict | None = None, rows=TWO_STREAM,
+                     floor: str = "Descriptors") -> dict:
+    """The numbers of "Did the networks learn?": test AUC of the two-stream rows against the floor.
+
+    Args:
+        runs: `runs_frame` output.
+        check: `learning_check` output, whose one-class counts are repeated in the text; None: none.
+        rows: the network rows pooled (default the two-stream rows DSTL, E-DSTL, DMTL, E-DMTL).
+        floor: the reference row they are held against.
+
+    Returns:
+        dict: networks_auc (mean test AUC over every run of `rows` that has one), networks_runs,
+        by_row (row -> mean AUC, NaN where no run), floor_auc, floor_runs, rows (names),
+        networks_text, floor_text (the two numbers in words, whatever they are), text (all of it).
+    """
+    def auc_of(sel):
+        values = sel["auc"].to_numpy(dtype=float)
+        values = values[~np.isnan(values)]
+        return (float(values.mean()) if len(values) else math.nan), len(values)
+
+    by_row = {name: auc_of(select(runs, name))[0] for name in rows}
+    pooled = pd.concat([select(runs, name) for name in rows]) if rows else runs.iloc[:0]
+    networks_auc, networks_runs = auc_of(pooled)
+    floor_auc, floor_runs = auc_of(select(runs, floor)) if floor in VARIANTS else (math.nan, 0)
+    names = ", ".join(rows)
+    if networks_runs:
+        networks_text = (f"The two-stream networks ({names}) reach a mean test AUC of {networks_auc:.3f} over "
+                         f"their {networks_runs} runs")
+        done = [f"{name} {v:.3f}" for name, v in by_row.items() if not math.isnan(v)]
+        networks_text += f" ({'; '.join(done)})."
+    else:
+        networks_text = f"No run of the two-stream networks ({names}) has a test AUC."
+    if floor_runs:
+        floor_text = (f"The hand-crafted descriptors with logistic regression (the floor, not in the paper) reach "
+                      f"{floor_auc:.3f} over {floor_runs} runs on the same folds.")
+    else:
+        floor_text = "The hand-crafted descriptor floor has no run with a test AUC here."
+    parts = [check["text"]] if check else []
+    return {"networks_auc": networks_auc, "networks_runs": networks_runs, "by_row": by_row,
+            "floor_auc": floor_auc, "floor_runs": floor_runs, "rows": list(rows),
+            "networks_text": networks_text, "floor_text": floor_text,
+            "text": " ".join(parts + [networks_text, floor_text])}
+
+
+#: History series of a learning-curve run: (split, BatchNorm statistics) -> history key.
+CURVE_SERIES = {("validation", "moving"): "val_auc_moving", ("validation", "precise"): "val_auc_precise",
+                ("test", "moving"): "test_auc_moving", ("test", "precise"): "test_auc_precise"}
+CURVE_COLUMNS = ["variant", "family", "alpha", "fold", "repeat", "best_epoch", "bn_stats", "monitor", "final_auc",
+                 "epoch", "split", "statistics", "auc"]
+
+
+def curve_result(results):
+    """The result of the study's learning-curve run (`training.learning_curve` true), or None.
+
+    A study has one (the profile's `curve_variant`, repeat 0, fold 0); with several, the
+    first by (repeat, fold) is taken."""
+    found = [r for r in results if r.get("training", {}).get("learning_curve")]
+    if not found:
+        return None
+    return min(found, key=lambda r: (r["run"].get("repeat", 0), r["run"].get("fold", 0)))
+
+
+def learning_curve_frame(results) -> pd.DataFrame:
+    """Validation and test AUC per epoch of the learning-curve run, with moving and precise statistics.
+
+    Tidy: one row per (epoch, split, statistics); split "validation" or "test", statistics
+    "moving" (Keras' moving averages) or "precise" (re-estimated on the training images).
+    Columns: variant, family, alpha, fold, repeat, best_epoch (1-based, restored by early
+    stopping), bn_stats (the statistics the run was evaluated with), monitor (early stopping's),
+    final_auc (the run's reported test AUC), epoch (1-based), split, statistics, auc (NaN
+    where undefined). Empty (with these columns) when no run recorded a curve.
+    """
+    r = curve_result(results)
+    if r is None:
+        return pd.DataFrame(columns=CURVE_COLUMNS)
+    history = r["training"].get("history") or {}
+    config = r.get("config") or {}
+    stopping = config.get("early_stopping") or {}
+    final = (r.get("metrics") or {}).get("auc")
+    rows = []
+    for (split, statistics), key in CURVE_SERIES.items():
+        for epoch, value in enumerate(history.get(key) or [], start=1):
+            rows.append({"variant": r["run"]["variant"], "family": r["run"]["family"],
+                         "alpha": float(r["run"]["alpha"]), "fold": r["run"]["fold"], "repeat": r["run"]["repeat"],
+                         "best_epoch": r["training"].get("best_epoch"), "bn_stats": config.get("bn_stats"),
+                         "monitor": stopping.get("monitor"), "final_auc": math.nan if final is None else float(final),
+                         "epoch": epoch, "split": split, "statistics": statistics,
+                         "auc": math.nan if value is None else float(value)})
+    return pd.DataFrame(rows, columns=CURVE_COLUMNS)
+
+
+def learning_curve_text(frame: pd.DataFrame) -> str:
+    """The caption of the learning-curve figure, from its numbers."""
+    if not len(frame):
+        return ("No run of this study recorded a learning curve (the profile names no curve variant, "
+                "or the result files predate the curve).")
+    first = frame.iloc[0]
+    last = int(frame["epoch"].max())
+    at = frame.set_index(["epoch", "split", "statistics"])["auc"]
+
+    def auc(epoch, split, statistics):
+        return at.get((epoch, split, statistics), math.nan)
+
+    text = (f"{model_label(first['family'], first['alpha'])}, repeat {first['repeat']}, fold {first['fold']}: "
+            f"{last} epoch{'s' if last != 1 else ''} trained. At the last epoch the test AUC is "
+            f"{_fmt(auc(last, 'test', 'precise'))} with precise BatchNorm statistics and "
+            f"{_fmt(auc(last, 'test', 'moving'))} with the moving averages (validation: "
+            f"{_fmt(auc(last, 'validation', 'precise'))} and {_fmt(auc(last, 'validation', 'moving'))}).")
+    best = first["best_epoch"]
+    if best is not None and pd.notna(best):
+        best = int(best)
+        used = first["bn_stats"] if first["bn_stats"] in ("moving", "precise") else "precise"
+        monitor = f" on {first['monitor']}" if first["monitor"] else ""
+        text += (f" Early stopping{monitor} restored epoch {best}, whose test AUC is "
+                 f"{_fmt(auc(best, 'test', used))} with the {used} statistics the run is evaluated with")
+        text += (f" (the run's reported test AUC: {_fmt(first['final_auc'])})." if pd.notna(first["final_auc"])
+                 else ".")
+    else:
+        text += " No epoch was restored by early stopping (the run had no validation part)."
+    return text
+
+
+def plot_learning_curve(frame: pd.DataFrame, ax) -> None:
+    """Draw `learning_curve_frame` on a matplotlib axes: AUC per epoch, colour = split
+    (validation, test), line style = statistics (precise solid, moving dashed), the restored
+    epoch dotted and chance (0.5) grey."""
+    colors = {"validation": "tab:blue", "test": "tab:orange"}
+    styles = {"precise": "-", "moving": "--"}
+    for (split, statistics), g in frame.groupby(["split", "statistics"], sort=False):
+        g = g.sort_values("epoch")
+        ax.plot(g["epoch"], g["auc"], marker="o", ms=3, color=colors.get(split), ls=styles.get(statistics, "-"),
+                label=f"{split}, {statistics} statistics")
+    ax.axhline(0.5, color="grey", lw=1, ls=":")
+    if len(frame) and pd.notna(frame["best_epoch"].iloc[0]):
+        ax.axvline(int(frame["best_epoch"].iloc[0]), color="black", lw=1, ls=":", label="restored epoch")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("AUC")
+    ax.set_ylim(0, 1)
+    if len(frame):
+        ax.set_xlim(0.5, frame["epoch"].max() + 0.5)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend(fontsize=8, loc="lower right")
+
+
+def _learning_rate(config: dict):
+    """The initial learning rate of a run's config: the profile's field, else read from the
+    optimizer's description ("SGD(lr=0.001, ...)"); None when neither says."""
+    rate = (config.get("profile") or {}).get("learning_rate")
+    if rate is not None:
+        return f"{float(rate):g}"
+    match = re.search(r"lr=([0-9.eE+-]+)", str(config.get("optimizer") or ""))
+    return f"{float(match.group(1)):g}" if match else None
+
+
+def _early_stopping(config: dict):
+    """A run's early stopping in words: 'val_ce, patience 2, from epoch 1'; None when not recorded."""
+    stop = config.get("early_stopping")
+    if not stop:
+        return None
+    parts = [str(stop.get("monitor", "?"))]
+    if stop.get("patience") is not None:
+        parts.append(f"patience {stop['patience']}")
+    if stop.get("min_epochs") is not None:
+        parts.append(f"min epochs {stop['min_epochs']}")
+    return ", ".join(parts)
 
 
 def study_facts(results) -> dict:
     """What a results page must state, read from the result files themselves.
 
+    Weights and training choices (BatchNorm statistics, crop, learning rate, early stopping)
+    are read from the networks' results; the descriptor floor has none (its weights are the
+    study's only when no network ran), and files written before a choice was recorded say
+    "not recorded".
+
     Returns a dict: profile, dataset, synthetic, weights, backend, hardware, versions,
     runs, train_minutes (summed over runs, which may have trained two at a time),
-    cpu_threads, citation, statement.
+    cpu_threads, citation, statement, bn_stats, bn_momentum, crop, learning_rate,
+    early_stopping (monitor, patience, min epochs in words), monitor, min_epochs.
     """
-    def joined(values):
-        return ", ".join(sorted({str(v) for v in values if v is not None})) or "unknown"
+    def joined(values, missing="unknown"):
+        return ", ".join(sorted({str(v) for v in values if v is not None})) or missing
+
+    net_results = [r for r in results if _is_network_result(r)]
+    nets = [r.get("config") or {} for r in net_results]
+    stops = [c.get("early_stopping") or {} for c in nets]
 
     hardware, versions = set(), set()
     for r in results:
@@ -747,7 +1158,8 @@ def study_facts(results) -> dict:
         "profile": joined(r["run"]["profile"] for r in results),
         "dataset": dataset,
         "synthetic": synthetic,
-        "weights": joined(r.get("weights") for r in results),
+        # The floor has no weights ("none (hand-crafted descriptors)"): the networks' are the study's.
+        "weights": joined(r.get("weights") for r in (net_results or results)),
         "backend": joined(r.get("provenance", {}).get("backend") for r in results),
         "hardware": joined(hardware),
         "versions": joined(versions),
@@ -757,6 +1169,13 @@ def study_facts(results) -> dict:
         "cpu_threads": joined(r.get("config", {}).get("cpu_threads", "backend default") for r in results),
         "citation": joined(r.get("dataset", {}).get("citation") for r in results),
         "statement": data_statement(synthetic, dataset),
+        "bn_stats": joined((c.get("bn_stats") for c in nets), "not recorded"),
+        "bn_momentum": joined((c.get("bn_momentum") for c in nets), "not recorded"),
+        "crop": joined((c.get("crop") for c in nets), "not recorded"),
+        "learning_rate": joined((_learning_rate(c) for c in nets), "not recorded"),
+        "early_stopping": joined((_early_stopping(c) for c in nets), "not recorded"),
+        "monitor": joined((s.get("monitor") for s in stops), "not recorded"),
+        "min_epochs": joined((s.get("min_epochs") for s in stops), "not recorded"),
     }
 
 
@@ -784,6 +1203,16 @@ def facts_html(facts: dict) -> str:
              ("Weights", facts["weights"]),
              ("Backend", f"{facts['backend']} ({facts['versions']})"),
              ("Hardware", f"{facts['hardware']}; CPU threads per training process: {facts['cpu_threads']}")]
+    if "bn_stats" in facts:
+        words = {"precise": "precise (re-estimated on each run's training images)",
+                 "moving": "moving (Keras' moving averages)",
+                 "pad": "pad (the square patch keeps the lesion's width/height ratio)",
+                 "stretch": "stretch (the lesion box is resized to a square)"}
+        bn = f"{words.get(facts['bn_stats'], facts['bn_stats'])}; moving-average momentum {facts['bn_momentum']}"
+        items += [("BatchNorm statistics at evaluation", bn),
+                  ("Lesion crop", words.get(facts["crop"], facts["crop"])),
+                  ("Initial learning rate", facts["learning_rate"]),
+                  ("Early stopping", facts["early_stopping"])]
     if facts["citation"] != "unknown":
         items.append(("Dataset citation (required by its licence)", facts["citation"]))
     body = "<ul>" + "".join(f"<li><strong>{k}:</strong> {escape(str(v))}</li>" for k, v in items) + "</ul>"
