@@ -99,3 +99,31 @@ def test_densenet_two_streams_reinitialise_exactly(tiny_dataset, tmp_path):
     second, _ = trainer.run(tiny_dataset, store, split, get_variant("E-DSTL"), seed=2)
     np.testing.assert_allclose(history(second)["loss"], history(first)["loss"], rtol=1e-5)
     np.testing.assert_allclose(second["predictions"]["p_malignant"], first["predictions"]["p_malignant"], rtol=1e-4)
+
+
+def test_early_stopping_monitor_ignores_alpha(tiny_dataset, setup, tiny_backbone_registered):
+    """val_ce is the plain cross-entropy: alpha moves the objective (val_loss), not the criterion."""
+    from breastnet.training import RunEvaluation, cross_entropy_np
+
+    profile, split, store = setup
+    trainer = Trainer(replace(profile, epochs=4, patience=4, min_epochs=2), verbose=0)
+    runs = {a: trainer.run(tiny_dataset, store, split, tiny_backbone_registered("DSTL", alpha=a), seed=3)[0]
+            for a in (0.0, 2.0)}
+    for alpha, result in runs.items():
+        assert result["config"]["early_stopping"] == {"monitor": "val_ce", "patience": 4, "min_epochs": 2}
+        val_ce = history(result)["val_ce"]
+        # Epoch 1 is never kept (min_epochs 2); the restored epoch is the lowest val_ce after it.
+        assert result["training"]["best_epoch"] == 2 + int(np.argmin(val_ce[1:])), alpha
+    # Same weights, two alphas: the criterion is equal, the objective differs by -alpha * mean entropy.
+    compiled = next(iter(trainer.compiled_.values()))
+    x = trainer._inputs(store.get(32, profile.margin), split.val, tiny_backbone_registered("DSTL"),
+                        keras.applications.densenet.preprocess_input)
+    y = np.array([tiny_dataset.records[i].pathology for i in split.val])
+    logs = {a: RunEvaluation(compiled.model, compiled.batchnorm, True, x, (x, y, None), a, 8).epoch_logs()
+            for a in (0.0, 4.0)}
+    assert logs[0.0]["val_ce"] == logs[4.0]["val_ce"]
+    compiled.batchnorm.update(x)  # the statistics epoch_logs evaluated with (estimated from x, here)
+    p = compiled.model.inference.predict(x, verbose=0)["malignancy"][:, 1].astype(np.float64)
+    entropy = -np.mean(p * np.log(p) + (1 - p) * np.log(1 - p))
+    assert logs[0.0]["val_ce"] == pytest.approx(cross_entropy_np(y, p), rel=1e-4)
+    assert logs[4.0]["val_loss"] - logs[0.0]["val_loss"] == pytest.approx(-4.0 * entropy, rel=1e-3)
