@@ -41,13 +41,15 @@ def run_curve(args) -> dict:
     split = [s for s in make_splits(data, profile) if s.fold == args.fold and s.repeat == 0][0]
     trainer = Trainer(profile, verbose=0)
     trainer.cpu_threads_ = threads
+    trainer.curves_for_every_run = True
     start = time.perf_counter()
     result, _ = trainer.run(data, PatchStore(data), split, get_variant(args.variant), seed=profile.seed + split.fold)
     hist = result["training"]["history"]
     return {"setting": {"variant": args.variant, "fold": args.fold, "crop": args.crop, "lr": args.lr,
                         "bn_momentum": args.momentum, "size": profile.size, "dataset": data.name,
                         "threads": threads},
-            "history": hist, "seconds": result["training"]["seconds"], "wall": time.perf_counter() - start,
+            "history": hist, "metrics": result["metrics"], "seconds": result["training"]["seconds"],
+            "wall": time.perf_counter() - start,
             "n": {k: result["dataset"][k] for k in ("n_train", "n_val", "n_test")}}
 
 

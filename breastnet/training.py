@@ -345,6 +345,7 @@ class Trainer:
         self.initial_weights_ = {}  # architecture key -> (seed, weights, weights_used) of the last seed
         self.determinism_ = enable_determinism() if profile.deterministic else "off"
         self.cpu_threads_ = "backend default"  # a sweep worker sets what it limited them to
+        self.curves_for_every_run = False  # benchmarks: learning curves on every fold, not only the profile's one
 
     def architecture_key(self, variant: Variant) -> tuple:
         """What makes two variants share a compiled model: architecture, input size, weights."""
@@ -443,7 +444,8 @@ class Trainer:
         test_x = self._inputs(main, split.test, variant, preprocess)
         test_records = [records[i] for i in split.test]
         y_true = np.array([r.pathology for r in test_records])  # for the learning curve
-        curve = (profile.curve_variant == variant.name and split.fold == 0 and split.repeat == 0)
+        curve = self.curves_for_every_run or (profile.curve_variant == variant.name and split.fold == 0
+                                              and split.repeat == 0)
         evaluation = RunEvaluation(model, compiled.batchnorm, profile.bn_stats == "precise",
                                    self._inputs(main, split.train, variant, preprocess), val, variant.alpha,
                                    profile.eval_batch_size, curve_test=(test_x, y_true) if curve else None)
