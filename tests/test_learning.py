@@ -63,11 +63,13 @@ def test_the_real_training_path_learns_separable_data(separable_dataset, tmp_pat
 
 
 @pytest.mark.slow
-def test_moving_statistics_hide_what_was_learnt(separable_dataset, tmp_path, tiny_backbone_registered):
-    """Same run, same weights at every step, evaluated with the moving averages: collapse.
+def test_bn_statistics_change_evaluation_not_training(separable_dataset, tmp_path, tiny_backbone_registered):
+    """Same run evaluated with moving and with precise statistics: same training, other predictions.
 
-    This documents the failure the precise statistics fix; if Keras' moving averages ever
-    start at the data's statistics, this test says so.
+    After these 24 steps the moving averages (momentum 0.99) are still 79 % their initial 0/1
+    values. On TensorFlow and PyTorch that made this run give one class to every test image;
+    on JAX it did not, so the collapse itself is not asserted, only that the knob acts on
+    evaluation alone and that precise statistics learn.
     """
     base = replace(get_profile("smoke"), size=32, epochs=8, patience=8, min_epochs=8, batch_size=8,
                    eval_batch_size=8, subset=None, weights=None, run_eagerly=False, learning_rate=0.05,
@@ -82,5 +84,6 @@ def test_moving_statistics_hide_what_was_learnt(separable_dataset, tmp_path, tin
     np.testing.assert_allclose(results["moving"]["training"]["history"]["loss"],
                                results["precise"]["training"]["history"]["loss"], rtol=1e-5)
     assert results["precise"]["metrics"]["accuracy"] >= 0.9
-    p_moving = np.array(results["moving"]["predictions"]["p_malignant"])
-    assert results["moving"]["metrics"]["accuracy"] < 0.75 or np.std(p_moving) < 0.05
+    assert results["moving"]["config"]["bn_stats"] == "moving"
+    p = {k: np.array(r["predictions"]["p_malignant"]) for k, r in results.items()}
+    assert np.max(np.abs(p["moving"] - p["precise"])) > 1e-3
