@@ -39,7 +39,8 @@ book: venv
 # modules again on PyTorch: the GPU machine has PyTorch and JAX, not TensorFlow.
 test: venv
 	$(PY) -m pytest -q
-	KERAS_BACKEND=torch $(PY) -m pytest -q -m "not tf_only" tests/test_losses.py tests/test_models.py tests/test_training.py
+	KERAS_BACKEND=torch $(PY) -m pytest -q -m "not tf_only" tests/test_losses.py tests/test_models.py tests/test_training.py \
+		tests/test_batchnorm.py tests/test_learning.py
 
 clean:
 	rm -rf _build book/generated $(RESULTS)
