@@ -115,6 +115,7 @@ class PreciseBatchNorm:
         self.batch_size = int(batch_size)
         self.layers = batchnorm_layers(model)
         self.forward = _TrainingModeForward(model, name=f"{model.name}_training_mode")
+        self.forward.run_eagerly = bool(getattr(model, "run_eagerly", False))  # as the model: no trace
         self.seconds_ = 0.0
         self.updates_ = 0
 

@@ -359,6 +359,7 @@ class Trainer:
             model = build_model(variant, size, self.weights)
             set_momentum(model, profile.bn_momentum)  # before the train step is traced
             model = compile_model(model, profile.run_eagerly, self.steps_per_execution, profile.learning_rate)
+            model.inference.run_eagerly = profile.run_eagerly  # evaluation traced only if training is
             self.compiled_[key] = _Compiled(model, size, self.weights,
                                             PreciseBatchNorm(model, profile.eval_batch_size))
         return self.compiled_[key]
