@@ -44,7 +44,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .patches import hash_record_files, lesion_mask, read_grey, save_npz_atomic
+from .patches import hash_record_files, lesion_mask, read_grey, read_npz_cache, save_npz_atomic
 from .problems import FATAL, DataError, Problem
 
 #: Bump when any descriptor's definition changes: it invalidates the cache.
@@ -312,13 +312,9 @@ def descriptor_matrix(dataset, cache_dir=None, progress: bool = False,
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
     path = folder / "descriptors" / f"{dataset.name}-{key}.npz"
     ids = [r.id for r in dataset.records]
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                if list(npz["ids"]) == ids and tuple(npz["names"]) == DESCRIPTOR_NAMES:
-                    return np.asarray(npz["x"], dtype=np.float64)
-        except (OSError, ValueError, KeyError):
-            pass  # corrupt or stale cache file: recompute and overwrite
+    cached = read_npz_cache(path, ids)
+    if cached is not None and tuple(cached.get("names", ())) == DESCRIPTOR_NAMES:
+        return np.asarray(cached["x"], dtype=np.float64)
     x = compute_descriptors(dataset, workers=workers, progress=progress)
     save_npz_atomic(path, ids=np.array(ids), names=np.array(DESCRIPTOR_NAMES), x=x)
     return x

@@ -178,6 +178,19 @@ def hash_record_files(digest, records) -> None:
                 digest.update(b"missing")
 
 
+def read_npz_cache(path: Path, ids: list[str]) -> dict | None:
+    """The arrays of a cache NPZ written for exactly `ids`; None if missing, stale or corrupt."""
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if list(npz["ids"]) != ids:
+                return None
+            return {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, KeyError):
+        return None  # corrupt: the caller recomputes and overwrites it
+
+
 def save_npz_atomic(path: Path, **arrays) -> None:
     """Write arrays to an (uncompressed) NPZ through a temporary file renamed into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -237,13 +250,9 @@ def load_patches(dataset, size: int, margin: float = 0.1, cache_dir=None, progre
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
     path = folder / "patches" / f"{dataset.name}-{size}px-{crop}-{key}.npz"
     ids = [r.id for r in dataset.records]
-    if path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as npz:
-                if list(npz["ids"]) == ids:
-                    return PatchSet(ids, npz["oa"], npz["hs"], size, margin, key, crop)
-        except (OSError, ValueError, KeyError):
-            pass  # corrupt or stale cache file: recompute and overwrite
+    cached = read_npz_cache(path, ids)
+    if cached is not None:
+        return PatchSet(ids, cached["oa"], cached["hs"], size, margin, key, crop)
     oa, hs = compute_patches(dataset, size, margin, progress=progress, crop=crop)
     save_npz_atomic(path, ids=np.array(ids), oa=oa, hs=hs)
     return PatchSet(ids, oa, hs, size, margin, key, crop)
