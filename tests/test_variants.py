@@ -2,7 +2,7 @@
 
 import pytest
 
-from breastnet.variants import TABLE1, VARIANTS, get_variant
+from breastnet.variants import REFERENCE_ROWS, STUDY_ROWS, TABLE1, VARIANTS, get_variant
 
 
 @pytest.mark.parametrize("name, streams, multitask, alpha", [
@@ -22,8 +22,11 @@ def test_baselines_are_single_stream_oa_classifiers():
     assert len(get_variant("Han2017").margins) > 1  # margin augmentation
 
 
-def test_registry_holds_table1():
-    assert set(TABLE1) == set(VARIANTS) and len(TABLE1) == 9
+def test_registry_holds_table1_and_the_floor():
+    assert set(STUDY_ROWS) == set(VARIANTS) and len(TABLE1) == 9
+    assert STUDY_ROWS == TABLE1 + ["Descriptors"] and REFERENCE_ROWS == ["Descriptors"]
+    floor = get_variant("Descriptors")
+    assert not floor.learned and floor.streams == () and all(VARIANTS[n].learned for n in TABLE1)
 
 
 def test_alpha_is_not_part_of_the_architecture():
