@@ -99,8 +99,8 @@ def in_memory_project_data(n, size):
     hs = (rng.uniform(size=oa.shape) > 0.5).astype(np.uint8) * 255
 
     class Store:  # in-memory patches: the benchmarks measure training, not preprocessing
-        def get(self, size_, margin):
-            return PatchSet([r.id for r in records], oa, hs, size, margin, "bench")
+        def get(self, size_, margin, crop="pad"):
+            return PatchSet([r.id for r in records], oa, hs, size, margin, "bench", crop)
 
     return data, Store()
 
