@@ -59,7 +59,7 @@ def project_runs(runs, size, n_train, batch):
 
     data, store = in_memory_project_data(n_train + 16, size)
     profile = replace(get_profile("cpu"), size=size, epochs=1, batch_size=batch, weights=None,
-                      val_fraction=0.0, eval_batch_size=64)
+                      val_fraction=0.0, eval_batch_size=64, curve_variant=None)
     trainer = Trainer(profile, verbose=0)
     seconds = []
     for run in range(runs):

@@ -131,7 +131,7 @@ def run_project(size, steps, batch, settings):
     n = batch * steps
     data, store = in_memory_project_data(n + 4, size)
     profile = replace(get_profile("cpu"), size=size, epochs=1, batch_size=batch, weights=None,
-                      val_fraction=0.0, eval_batch_size=64,
+                      val_fraction=0.0, eval_batch_size=64, curve_variant=None,
                       deterministic=settings.get("deterministic", True),
                       run_eagerly=settings.get("run_eagerly", False))
     trainer = Trainer(profile, verbose=0)
