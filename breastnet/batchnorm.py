@@ -29,6 +29,8 @@ back into the variables on JAX. Only `keras` and `keras.ops` are used.
 
 from __future__ import annotations
 
+import time
+
 import keras
 import numpy as np
 from keras import ops
@@ -127,8 +129,6 @@ class PreciseBatchNorm:
         Args:
             inputs: {input name: (N, ...) array}, the model's inputs (already preprocessed).
         """
-        import time
-
         start = time.perf_counter()
         n = len(next(iter(inputs.values())))
         saved = moving_statistics(self.model)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 from keras import ops
+from sklearn.metrics import log_loss, roc_auc_score
 
 from .batchnorm import PreciseBatchNorm, assign_statistics, moving_statistics, set_momentum
 from .losses import EntropyRegularizedCrossEntropy
@@ -161,9 +162,9 @@ class _Compiled:
     batchnorm: PreciseBatchNorm
 
 
-def _mean_logs(logs_list, prefix=""):
+def _mean_logs(logs_list):
     keys = logs_list[0].keys() if logs_list else ()
-    return {prefix + k: float(np.mean([float(logs[k]) for logs in logs_list])) for k in keys}
+    return {k: float(np.mean([float(logs[k]) for logs in logs_list])) for k in keys}
 
 
 def fit_batches(model, batches, epochs, callbacks, evaluate_epoch=None, verbose=0):
@@ -229,17 +230,7 @@ def predict_rows(model, inputs: dict, batch_size: int) -> dict:
     return {k: np.concatenate([np.asarray(p[k]) for p in parts])[:n] for k in parts[0]}
 
 
-def cross_entropy_np(y_true, p_malignant, epsilon: float | None = None) -> float:
-    """Mean binary cross-entropy (nats), clipped like Keras' categorical cross-entropy."""
-    eps = keras.backend.epsilon() if epsilon is None else epsilon
-    p = np.clip(np.asarray(p_malignant, dtype=np.float64), eps, 1.0 - eps)
-    y = np.asarray(y_true, dtype=np.float64)
-    return float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
-
-
 def _auc_or_nan(y_true, p) -> float:
-    from sklearn.metrics import roc_auc_score
-
     return float(roc_auc_score(y_true, p)) if len(np.unique(y_true)) == 2 else math.nan
 
 
@@ -273,7 +264,7 @@ class RunEvaluation:
         x, y, z = self.val
         p = np.asarray(out["malignancy"])[:, 1]
         probs = np.stack([1 - p, p], axis=1)
-        ce = cross_entropy_np(y, p)
+        ce = float(log_loss(y, p, labels=[0, 1]))
         logs = {"val_ce": ce, "val_auc": _auc_or_nan(y, p),
                 "val_loss": ce - self.alpha * float(np.mean(prediction_entropy_np(probs)))}
         if z is not None and "birads" in out:
@@ -447,6 +438,8 @@ class Trainer:
         y_true = np.array([r.pathology for r in test_records])  # for the learning curve
         curve = self.curves_for_every_run or (profile.curve_variant == variant.name and split.fold == 0
                                               and split.repeat == 0)
+        # BN statistics come from the training images at the profile's margin (Han2017 trains
+        # on several margins but is validated and tested at this one).
         evaluation = RunEvaluation(model, compiled.batchnorm, profile.bn_stats == "precise",
                                    self._inputs(main, split.train, variant, preprocess), val, variant.alpha,
                                    profile.eval_batch_size, curve_test=(test_x, y_true) if curve else None)
