@@ -35,7 +35,9 @@ def run_curve(args) -> dict:
 
     threads = limit_cpu_threads(args.threads) if args.threads else "backend default"
     profile = replace(get_profile(args.profile), epochs=args.epochs, patience=args.epochs, min_epochs=args.epochs,
-                      crop=args.crop, learning_rate=args.lr, bn_momentum=args.momentum, bn_stats="precise",
+                      crop=args.crop, learning_rate=args.lr, size=args.size or get_profile(args.profile).size,
+                      batch_size=args.batch or get_profile(args.profile).batch_size, bn_momentum=args.momentum,
+                      bn_stats="precise",
                       curve_variant=args.variant, weights=None)
     data = study_dataset(load_dataset(args.data), profile)
     split = [s for s in make_splits(data, profile) if s.fold == args.fold and s.repeat == 0][0]
@@ -46,7 +48,7 @@ def run_curve(args) -> dict:
     result, _ = trainer.run(data, PatchStore(data), split, get_variant(args.variant), seed=profile.seed + split.fold)
     hist = result["training"]["history"]
     return {"setting": {"variant": args.variant, "fold": args.fold, "crop": args.crop, "lr": args.lr,
-                        "bn_momentum": args.momentum, "size": profile.size, "dataset": data.name,
+                        "bn_momentum": args.momentum, "size": profile.size, "batch_size": profile.batch_size, "dataset": data.name,
                         "threads": threads},
             "history": hist, "metrics": result["metrics"], "seconds": result["training"]["seconds"],
             "wall": time.perf_counter() - start,
@@ -58,7 +60,8 @@ def table(paths) -> str:
     for path in paths:
         run = json.loads(Path(path).read_text())
         s, h = run["setting"], run["history"]
-        lines.append(f"\n{s['variant']} fold {s['fold']} on {s['dataset']}, {s['size']} px, crop {s['crop']}, "
+        lines.append(f"\n{s['variant']} fold {s['fold']} on {s['dataset']}, {s['size']} px, "
+                     f"batch {s.get('batch_size', 16)}, crop {s['crop']}, "
                      f"lr {s['lr']:g}, BN momentum {s['bn_momentum']:g}, threads {s['threads']} "
                      f"(train/val/test {run['n']['n_train']}/{run['n']['n_val']}/{run['n']['n_test']}; "
                      f"{run['wall']:.0f} s, of which BN re-estimation {run['seconds']['bn_stats']:.0f} s)")
@@ -76,6 +79,8 @@ def main(argv=None):
     parser.add_argument("--variant", default="DSTL")
     parser.add_argument("--fold", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--size", type=int, default=0, help="patch side in pixels (0: the profile's)")
+    parser.add_argument("--batch", type=int, default=0, help="training batch size (0: the profile's)")
     parser.add_argument("--crop", default="pad", choices=("pad", "stretch"))
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--momentum", type=float, default=0.99, help="BN moving-average momentum")
