@@ -1,7 +1,7 @@
 """Learning curves: what a run learns per epoch, and what evaluation sees of it.
 
 One run of a variant on one CV fold of a profile's study data, trained for a fixed
-number of epochs (no early stopping), through `breastnet.training.Trainer` with the
+number of epochs (no early stopping), through `breastnet.train.trainer.Trainer` with the
 profile's learning-curve option: after every epoch, validation and test AUC with
 Keras' moving BatchNorm averages ("moving") and with statistics re-estimated from the
 training images ("precise"), validation cross-entropy, and the seconds spent
@@ -26,12 +26,13 @@ from pathlib import Path
 def run_curve(args) -> dict:
     from dataclasses import replace
 
-    from breastnet.data import load_dataset
-    from breastnet.profiles import get_profile
-    from breastnet.runtime import limit_cpu_threads
-    from breastnet.sweep import make_splits, study_dataset
-    from breastnet.training import PatchStore, Trainer
-    from breastnet.variants import get_variant
+    from breastnet.data.load import load_dataset
+    from breastnet.train.profiles import get_profile
+    from breastnet.train.runtime import limit_cpu_threads
+    from breastnet.study.plan import make_splits, study_dataset
+    from breastnet.train.batches import PatchStore
+    from breastnet.train.trainer import Trainer
+    from breastnet.model.variants import get_variant
 
     threads = limit_cpu_threads(args.threads) if args.threads else "backend default"
     profile = replace(get_profile(args.profile), epochs=args.epochs, patience=args.epochs, min_epochs=args.epochs,

@@ -2,7 +2,7 @@
 
 A sweep trains one architecture many times (folds x repeats x alphas). Plain Keras
 builds and compiles a new model for every run, so every run pays the graph trace.
-`breastnet.training.Trainer` traces once per architecture and re-initialises the
+`breastnet.train.trainer.Trainer` traces once per architecture and re-initialises the
 weights in place, so only the first run pays it. This script runs both, one
 process each, on the same synthetic in-memory patches (two DenseNet-121 streams,
 DSTL, random init, batch 16, 1 epoch per run) and prints the per-run wall times
@@ -52,10 +52,10 @@ def project_runs(runs, size, n_train, batch):
 
     import numpy as np
 
-    from breastnet.profiles import get_profile
-    from breastnet.splits import Split
-    from breastnet.training import Trainer
-    from breastnet.variants import get_variant
+    from breastnet.train.profiles import get_profile
+    from breastnet.data.splits import Split
+    from breastnet.train.trainer import Trainer
+    from breastnet.model.variants import get_variant
 
     data, store = in_memory_project_data(n_train + 16, size)
     profile = replace(get_profile("cpu"), size=size, epochs=1, batch_size=batch, weights=None,

@@ -8,7 +8,7 @@ patches, and prints one table:
 
 Baseline: two keras.applications.DenseNet121 streams (random init), concatenated
 GAP features, 2-way softmax, SGD, plain `model.fit` on in-memory arrays, batch 16:
-the setup whose numbers the speed issue quotes. Project: `breastnet.training.Trainer`
+the setup whose numbers the speed issue quotes. Project: `breastnet.train.trainer.Trainer`
 (compiled once, re-initialised per run, augmentation on) with the knobs under test.
 
 Usage:
@@ -89,8 +89,8 @@ def in_memory_project_data(n, size):
     """A Dataset of n records and a patch store serving random uint8 patches from memory."""
     import numpy as np
 
-    from breastnet.data import Dataset, Record
-    from breastnet.patches import PatchSet
+    from breastnet.data.records import Dataset, Record
+    from breastnet.data.patches import PatchSet
 
     rng = np.random.default_rng(0)
     records = [Record(f"i{i}", "-", "-", int(i % 2), "3", 0.01, f"p{i}", "bench") for i in range(n)]
@@ -123,10 +123,10 @@ def run_project(size, steps, batch, settings):
 
     import numpy as np
 
-    from breastnet.profiles import get_profile
-    from breastnet.splits import Split
-    from breastnet.training import Trainer
-    from breastnet.variants import get_variant
+    from breastnet.train.profiles import get_profile
+    from breastnet.data.splits import Split
+    from breastnet.train.trainer import Trainer
+    from breastnet.model.variants import get_variant
 
     n = batch * steps
     data, store = in_memory_project_data(n + 4, size)

@@ -38,7 +38,7 @@ def _common(parser):
 
 
 def _profile(args):
-    from .profiles import get_profile
+    from .train.profiles import get_profile
 
     subset = None
     if args.subset is not None:
@@ -55,7 +55,7 @@ def _profile(args):
 
 def _sweep(args, variants, alphas, spectra):
     from .data import load_dataset
-    from .sweep import run_sweep, summarize
+    from .study.sweep import run_sweep, summarize
 
     profile = _profile(args)
     dataset = load_dataset(args.data)
@@ -106,14 +106,14 @@ def main(argv=None) -> int:
         variants = args.variants.split(",") if args.variants else None
         return _sweep(args, variants, None, spectra=not args.no_spectra)
     if args.command == "check":
-        from .checks import main_check
+        from .data.checks import main_check
 
         return main_check(args.path, multitask=args.multitask)
     if args.command == "patches":
         import time
 
         from .data import load_dataset
-        from .patches import load_patches
+        from .data.patches import load_patches
 
         dataset = load_dataset(args.data)
         for size in args.size:
@@ -123,8 +123,8 @@ def main(argv=None) -> int:
                   f"{time.perf_counter() - start:.1f} s (cache key {ps.key})")
         return 0
     if args.command == "summary":
-        from .results import load_results
-        from .sweep import summarize
+        from .study.results import load_results
+        from .study.sweep import summarize
 
         print(summarize(load_results(args.folder)))
         return 0

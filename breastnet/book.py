@@ -5,7 +5,7 @@
 1. Each template of `notebooks/` is executed with papermill into `book/generated/`
    (git-ignored): 01_data, one 02_variant per Table 1 row of the profile, 03_alpha_spectra,
    04_pca, 05_results. The notebooks train nothing themselves beyond what
-   `breastnet.sweep.run_sweep` finds missing, so a second build only re-renders.
+   `breastnet.study.sweep.run_sweep` finds missing, so a second build only re-renders.
 2. `jupyter-book build` (config `_config.yml` and `_toc.yml` at the repository root,
    execution off) writes `_build/html/`.
 
@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .variants import TABLE1
+from .model.variants import TABLE1
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ("01_data", "02_variant", "03_alpha_spectra", "04_pca", "05_results")
@@ -98,7 +98,7 @@ def run_notebooks(profile: str = "cpu", data=None, results="results", root=None,
     """Execute every template of the profile's book with papermill into `<root>/book/generated/`.
 
     Args:
-        profile: profile name (`breastnet.profiles`).
+        profile: profile name (`breastnet.train.profiles`).
         data: dataset path; None: $BREASTNET_DATA, else the synthetic phantoms.
         results: results root folder (made absolute; runs found there are reused).
         root: the book's root folder (holds `notebooks/`, `book/`, `_config.yml`).
@@ -110,7 +110,7 @@ def run_notebooks(profile: str = "cpu", data=None, results="results", root=None,
     import papermill
 
     from .data import resolve_data_path
-    from .profiles import get_profile
+    from .train.profiles import get_profile
 
     root = Path(root or ROOT).resolve()
     prof = get_profile(profile)
@@ -161,7 +161,7 @@ def train_all(profile: str = "cpu", data=None, results="results", log=print, wor
     at 64 px, 1.5-2 min on a bare Keras build). One `python -m breastnet sweep` over the
     whole plan traces each architecture once; the notebooks then only read results.
     With `workers` > 1 the sweep trains whole architectures in that many processes at
-    once (`breastnet.sweep.train_in_workers`).
+    once (`breastnet.study.sweep.train_in_workers`).
 
     Returns:
         The seconds it took.

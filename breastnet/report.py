@@ -1,7 +1,7 @@
 """The analysis behind the book: tables, paired tests, calibration, feature spectra.
 
 The notebooks in `notebooks/` stay thin: every number the book shows is computed
-here from result files (`breastnet.results`), and `tests/test_report.py` checks
+here from result files (`breastnet.study.results`), and `tests/test_report.py` checks
 the arithmetic against values worked out by hand.
 
 Statistics. Cross-validation runs share training data, so their scores are not
@@ -18,7 +18,7 @@ early-stopping part). With the ratio set to 0 it is the ordinary paired t-test.
 
 Comparisons rest on the test AUC (threshold-free) first and report accuracy beside it:
 accuracy at the 0.5 threshold can hide whether a model ranks at all (see PRIMARY_REASON).
-The descriptor floor ("Descriptors", `breastnet.variants.REFERENCE_ROWS`) is a row of
+The descriptor floor ("Descriptors", `breastnet.model.variants.REFERENCE_ROWS`) is a row of
 Table 1 and the baseline of a fourth question, but has no alpha, no learning curve and no
 penultimate features, so the alpha spectra and Fig. 2c skip it.
 
@@ -37,9 +37,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .metrics import ECE_BINS, expected_calibration_error
-from .results import read_features
-from .variants import REFERENCE_ROWS, STUDY_ROWS, TABLE1, VARIANTS, family
+from .model.variants import REFERENCE_ROWS, STUDY_ROWS, TABLE1, VARIANTS, family
+from .study.results import read_features
+from .train.metrics import ECE_BINS, expected_calibration_error
 
 # --------------------------------------------------------------------------- the paper
 
@@ -136,7 +136,7 @@ def runs_frame(results) -> pd.DataFrame:
     """One row per run: identity, sizes, weights, timings and every metric.
 
     Args:
-        results: result dicts (from `breastnet.sweep.run_sweep` or `results.load_results`).
+        results: result dicts (from `breastnet.study.sweep.run_sweep` or `results.load_results`).
 
     Returns:
         DataFrame with columns variant, family, alpha, fold, repeat, seed, profile,
@@ -684,7 +684,7 @@ def pooled_predictions(results) -> pd.DataFrame:
 
 
 def reliability_bins(y_true, p_malignant, n_bins: int = ECE_BINS) -> pd.DataFrame:
-    """Reliability diagram data: equal-width bins of p, as `breastnet.metrics` bins them.
+    """Reliability diagram data: equal-width bins of p, as `breastnet.train.metrics` bins them.
 
     Columns: bin, lower, upper, count, mean_predicted, observed (empty bins have count 0, NaN rates).
     The ECE is sum(count / N * |observed - mean_predicted|) over non-empty bins.
@@ -1279,8 +1279,8 @@ def calibration_text(cal: pd.DataFrame) -> str:
 
 
 def profiles_html() -> str:
-    """The profiles of `breastnet.profiles` side by side, as an HTML table."""
-    from .profiles import PROFILES
+    """The profiles of `breastnet.train.profiles` side by side, as an HTML table."""
+    from .train.profiles import PROFILES
 
     keys = ("size", "epochs", "patience", "batch_size", "folds", "repeats", "subset", "alpha_small",
             "alpha_large", "weights")

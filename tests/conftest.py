@@ -23,7 +23,7 @@ def isolated_cache(tmp_path_factory, monkeypatch):
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory):
     """20 synthetic images (10 benign, 10 malignant) as a manifest dataset."""
-    from breastnet.synthetic import synthetic_dataset
+    from breastnet.data.synthetic import synthetic_dataset
 
     return synthetic_dataset(n_benign=10, n_malignant=10, seed=3,
                              cache_dir=tmp_path_factory.mktemp("tiny"))
@@ -55,8 +55,8 @@ def tiny_backbone_registered(monkeypatch):
     """Register 'tiny' in BACKBONES and return a variant factory using it."""
     import keras
 
-    from breastnet import models
-    from breastnet.variants import get_variant
+    from breastnet.model import backbones as models
+    from breastnet.model.variants import get_variant
 
     monkeypatch.setitem(models.BACKBONES, "tiny", models.Backbone(
         tiny_backbone, keras.applications.densenet.preprocess_input, 32))

@@ -4,8 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from breastnet.batchnorm import (PreciseBatchNorm, batch_rows, batchnorm_layers, moving_statistics,
-                                 set_momentum)
+from breastnet.model.batchnorm import PreciseBatchNorm, batch_rows, batchnorm_layers, moving_statistics, set_momentum
 
 
 def conv_bn_model():

@@ -2,7 +2,7 @@
 
 import pytest
 
-from breastnet.birads import BIRADS_SCORES, birads_score, normalize_birads
+from breastnet.data.birads import BIRADS_SCORES, birads_score, normalize_birads
 
 
 @pytest.mark.parametrize("category, score", [

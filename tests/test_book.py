@@ -52,11 +52,11 @@ def page(build, name):
 
 
 def test_every_notebook_ran(smoke_book):
-    from breastnet.profiles import get_profile
+    from breastnet.train.profiles import get_profile
 
     names = [t["notebook"] for t in smoke_book.timings]
     assert names[0] == "01_data" and names[-3:] == ["03_alpha_spectra", "04_pca", "05_results"]
-    from breastnet.variants import TABLE1
+    from breastnet.model.variants import TABLE1
 
     # One page per paper row; the floor (a reference row, no network) has its row in Table 1 only.
     paper_rows = [v for v in get_profile("smoke").variants if v in TABLE1]
@@ -68,7 +68,7 @@ def test_every_notebook_ran(smoke_book):
 def test_table1_has_a_number_in_every_cell_we_ran(smoke_book):
     from bs4 import BeautifulSoup
 
-    from breastnet.profiles import get_profile
+    from breastnet.train.profiles import get_profile
     from breastnet.report import PAPER_TABLE1
 
     soup = BeautifulSoup(page(smoke_book, "book/generated/05_results.html"), "html.parser")

@@ -1,4 +1,4 @@
-"""breastnet.checks: one test per problem class, the CLI's exit codes, the real BUS-BRA."""
+"""breastnet.data.checks: one test per problem class, the CLI's exit codes, the real BUS-BRA."""
 
 import csv
 import subprocess
@@ -9,9 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from breastnet.checks import check_dataset, check_weights_file, main_check
-from breastnet.data import load_dataset
-from breastnet.problems import FATAL, WARNING, fatal_problems
+from breastnet.data.checks import check_dataset, main_check
+
+from breastnet.model.backbones import check_weights_file
+from breastnet.data.load import load_dataset
+from breastnet.data.problems import FATAL, WARNING, fatal_problems
 
 from conftest import SHARED_BUSBRA
 
@@ -280,7 +282,7 @@ def test_bbox_just_beyond_tolerance_is_reported(tmp_path):
 def test_weights_file_that_does_not_fit(tmp_path, tiny_backbone_registered):
     import keras
 
-    from breastnet.models import build_backbone
+    from breastnet.model.backbones import build_backbone
 
     variant = tiny_backbone_registered("DSSL")
     net, _ = build_backbone(variant, 32)

@@ -4,8 +4,10 @@ import cv2
 import numpy as np
 import pytest
 
-from breastnet.data import load_dataset, resolve_data_path
-from breastnet.problems import DataError, fatal_problems, raise_if_fatal
+from breastnet.data.load import load_dataset
+
+from breastnet.data.records import resolve_data_path
+from breastnet.data.problems import DataError, fatal_problems, raise_if_fatal
 from conftest import SHARED_BUSBRA
 
 

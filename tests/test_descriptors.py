@@ -7,9 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from breastnet.descriptors import (DESCRIPTOR_NAMES, descriptor_matrix, descriptor_pipeline,
-                                   lesion_descriptors)
-from breastnet.problems import DataError
+from breastnet.data.descriptors import DESCRIPTOR_NAMES, descriptor_matrix, descriptor_pipeline, lesion_descriptors
+from breastnet.data.problems import DataError
 
 
 def named(image, mask) -> dict:
@@ -204,7 +203,7 @@ def test_matrix_is_cached(tiny_dataset, tmp_path, monkeypatch):
     assert x.shape == (20, len(DESCRIPTOR_NAMES)) and x.dtype == np.float64
     assert np.all(np.isfinite(x))
     assert len(list((tmp_path / "descriptors").glob(f"{tiny_dataset.name}-*.npz"))) == 1
-    import breastnet.descriptors as descriptors
+    import breastnet.data.descriptors as descriptors
 
     monkeypatch.setattr(descriptors, "lesion_descriptors", lambda *a: pytest.fail("recomputed"))
     assert np.array_equal(descriptor_matrix(tiny_dataset, cache_dir=tmp_path), x)
@@ -239,7 +238,7 @@ def test_the_floor_separates_synthetic_phantoms(tmp_path):
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import StratifiedGroupKFold, cross_val_predict
 
-    from breastnet.synthetic import synthetic_dataset
+    from breastnet.data.synthetic import synthetic_dataset
 
     ds = synthetic_dataset(n_benign=50, n_malignant=50, seed=5, cache_dir=tmp_path)
     x = descriptor_matrix(ds, cache_dir=tmp_path)

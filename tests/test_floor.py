@@ -2,13 +2,13 @@
 
 import numpy as np
 
-from breastnet.floor import run_floor
-from breastnet.metrics import METRIC_KEYS
-from breastnet.profiles import get_profile
-from breastnet.results import load_results
-from breastnet.splits import cv_splits
-from breastnet.sweep import run_sweep
-from breastnet.variants import get_variant
+from breastnet.train.floor import run_floor
+from breastnet.train.metrics import METRIC_KEYS
+from breastnet.train.profiles import get_profile
+from breastnet.study.results import load_results
+from breastnet.data.splits import cv_splits
+from breastnet.study.sweep import run_sweep
+from breastnet.model.variants import get_variant
 
 
 def test_floor_result_has_the_networks_schema(tiny_dataset, tmp_path):

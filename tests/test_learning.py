@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from breastnet.data import load_manifest
-from breastnet.profiles import get_profile
-from breastnet.splits import cv_splits
-from breastnet.training import PatchStore, Trainer
+from breastnet.data.layouts import load_manifest
+from breastnet.train.profiles import get_profile
+from breastnet.data.splits import cv_splits
+from breastnet.train.batches import PatchStore
+from breastnet.train.trainer import Trainer
 
 
 @pytest.fixture(scope="module")

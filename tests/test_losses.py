@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from breastnet.losses import EntropyRegularizedCrossEntropy, prediction_entropy
+from breastnet.model.losses import EntropyRegularizedCrossEntropy, prediction_entropy
 
 Y = np.array([[1.0, 0.0], [0.0, 1.0]], dtype="float32")
 P = np.array([[0.8, 0.2], [0.4, 0.6]], dtype="float32")

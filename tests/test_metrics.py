@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from breastnet.metrics import classification_metrics, expected_calibration_error, regression_metrics
+from breastnet.train.metrics import classification_metrics, expected_calibration_error, regression_metrics
 
 
 def test_classification_by_hand():

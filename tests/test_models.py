@@ -4,8 +4,10 @@ import keras
 import numpy as np
 import pytest
 
-from breastnet.models import WeightsError, build_backbone, build_model, input_size
-from breastnet.variants import get_variant
+from breastnet.model.backbones import WeightsError, build_backbone, input_size
+
+from breastnet.model.network import build_model
+from breastnet.model.variants import get_variant
 
 
 @pytest.mark.parametrize("name, inputs, outputs, features", [

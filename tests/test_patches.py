@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from breastnet.patches import augment_pair, lesion_box, lesion_mask, load_patches, oa_hs_patch, square_crop
+from breastnet.data.augment import augment_pair
+
+from breastnet.data.patches import lesion_box, lesion_mask, load_patches, oa_hs_patch, square_crop
 
 
 def test_lesion_box_with_margin_by_hand():
@@ -74,13 +76,15 @@ def test_augmentation_moves_oa_and_hs_together():
 def test_cache_is_computed_once(tiny_dataset, tmp_path, monkeypatch):
     first = load_patches(tiny_dataset, 32, cache_dir=tmp_path, progress=False)
     assert first.oa.shape == (20, 32, 32) and first.oa.dtype == np.uint8
-    import breastnet.patches as patches
+    import breastnet.data.patches as patches
 
     monkeypatch.setattr(patches, "compute_patches", lambda *a, **k: pytest.fail("recomputed"))
     again = load_patches(tiny_dataset, 32, cache_dir=tmp_path, progress=False)
     assert np.array_equal(again.oa, first.oa) and again.key == first.key
-    assert load_patches.__module__ == "breastnet.patches"
+    assert np.array_equal(again.hs, first.hs) and again.ids == first.ids
+    assert len(list((tmp_path / "patches").glob("*.npz"))) == 1  # one file, no temporary left
     assert patches.dataset_key(tiny_dataset, 64, 0.1) != first.key  # other settings, other file
+    assert patches.dataset_key(tiny_dataset, 32, 0.1, crop="stretch") != first.key
 
 
 def test_corrupt_cache_file_is_recomputed(tiny_dataset, tmp_path):

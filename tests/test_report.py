@@ -8,10 +8,10 @@ import pytest
 from scipy import stats
 
 from breastnet import report
-from breastnet.metrics import expected_calibration_error
-from breastnet.variants import STUDY_ROWS, TABLE1
+from breastnet.train.metrics import expected_calibration_error
+from breastnet.model.variants import STUDY_ROWS, TABLE1
 
-#: The config fields of a current network run (breastnet.training).
+#: The config fields of a current network run (breastnet.train.trainer).
 NET_CONFIG = {"optimizer": "SGD(lr=0.001, momentum=0.9, InverseTimeDecay(decay_steps=1, rate=1e-06))",
               "bn_stats": "precise", "bn_momentum": 0.99, "crop": "pad",
               "early_stopping": {"monitor": "val_ce", "patience": 2, "min_epochs": 1},
@@ -515,7 +515,7 @@ def test_texts():
 
 
 def test_spectra_frame_reads_features_of_written_results(tmp_path):
-    from breastnet.results import load_results, write_result
+    from breastnet.study.results import load_results, write_result
 
     rng = np.random.default_rng(0)
     for fold in range(2):
@@ -532,7 +532,7 @@ def test_spectra_frame_reads_features_of_written_results(tmp_path):
 
 
 def test_spectra_skip_the_descriptor_floor(tmp_path):
-    from breastnet.results import load_results, write_result
+    from breastnet.study.results import load_results, write_result
 
     rng = np.random.default_rng(1)
     write_result(tmp_path / "DSSL_a0_r0_f0.json", fake_result("DSSL", 0.0, 0, n_test=6), rng.normal(size=(6, 10)))

@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 
-from breastnet import results
-from breastnet.results import CorruptResultError, read_features, read_result, valid_result, write_result
+from breastnet.study import results
+from breastnet.study.results import CorruptResultError, read_features, read_result, valid_result, write_result
 
 
 def minimal_result():

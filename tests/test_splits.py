@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from breastnet.data import Dataset, Record
-from breastnet.splits import cv_splits, limited_subset, official_splits
+from breastnet.data.records import Dataset, Record
+from breastnet.data.splits import cv_splits, limited_subset, official_splits
 
 
 def make_dataset(n_patients=60, seed=0):

@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import breastnet.sweep as sweep
-from breastnet.profiles import get_profile
-from breastnet.results import load_results
-from breastnet.splits import cv_splits
-from breastnet.sweep import plan_runs, run_sweep
+import breastnet.study.plan as plan
+import breastnet.study.sweep as sweep
+from breastnet.train.profiles import get_profile
+from breastnet.study.results import load_results
+from breastnet.data.splits import cv_splits
+from breastnet.study.plan import plan_runs
+from breastnet.study.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,7 +36,7 @@ def test_runs_sharing_architecture_and_seed_follow_each_other(tiny_dataset):
     profile = get_profile("cpu")
     splits = cv_splits(tiny_dataset.records, profile.folds, 2, 0)
     runs = plan_runs(profile, splits=splits)
-    ordered = sweep.order_for_reuse(runs, lambda v: v.architecture)
+    ordered = plan.order_for_reuse(runs, lambda v: v.architecture)
     assert sorted(r.filename for r in ordered) == sorted(r.filename for r in runs)
     # Each (architecture, seed) group is one block: one trace and one initial-weights build each.
     blocks = [(r.variant.architecture, r.seed) for r in ordered]
@@ -47,7 +49,7 @@ def test_runs_sharing_architecture_and_seed_follow_each_other(tiny_dataset):
 
 @pytest.fixture
 def tiny_sweep(tiny_dataset, tmp_path, tiny_backbone_registered, monkeypatch):
-    monkeypatch.setattr(sweep, "get_variant", tiny_backbone_registered)
+    monkeypatch.setattr(plan, "get_variant", tiny_backbone_registered)
     profile = replace(get_profile("smoke"), folds=2, repeats=2, epochs=1, batch_size=4, subset=None,
                       weights=None, run_eagerly=True)
 
@@ -108,7 +110,7 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
 def copy_dataset(tiny_dataset, tmp_path):
     import shutil
 
-    from breastnet.data import load_manifest
+    from breastnet.data.layouts import load_manifest
 
     target = tmp_path / "copy"
     shutil.copytree(tiny_dataset.root, target)
@@ -116,7 +118,7 @@ def copy_dataset(tiny_dataset, tmp_path):
 
 
 def test_fatal_problem_refuses_before_training(tiny_dataset, tiny_sweep, tmp_path, monkeypatch):
-    from breastnet.problems import DataError
+    from breastnet.data.problems import DataError
 
     target, load = copy_dataset(tiny_dataset, tmp_path)
     victim = load(target).records[3].image
@@ -137,7 +139,7 @@ def test_warnings_are_recorded_in_result_files(tiny_dataset, tmp_path, tiny_back
     mask = cv2.imread(str(record.mask), cv2.IMREAD_GRAYSCALE)
     mask[:3, :3] = 255  # a second, tiny "lesion" in the corner
     cv2.imwrite(str(record.mask), mask)
-    monkeypatch.setattr(sweep, "get_variant", tiny_backbone_registered)
+    monkeypatch.setattr(plan, "get_variant", tiny_backbone_registered)
     profile = replace(get_profile("smoke"), subset=None, folds=2, epochs=1, batch_size=4, weights=None)
     _, results = run_sweep(load(target), profile, tmp_path / "out", variants=["DSSL"], spectra=False,
                            cache_dir=tmp_path / "cache", verbose=0, log=lambda *a: None)
@@ -147,11 +149,11 @@ def test_warnings_are_recorded_in_result_files(tiny_dataset, tmp_path, tiny_back
 
 def test_architecture_blocks_keep_order_and_put_most_work_first(tiny_dataset):
     profile = replace(get_profile("cpu"), variants=("Han2017", "DSSL", "DSTL", "E-DSTL"), spectrum_variants=())
-    runs = sweep.order_for_reuse(plan_runs(profile, splits=cv_splits(tiny_dataset.records, 3, 1, 0)),
+    runs = plan.order_for_reuse(plan_runs(profile, splits=cv_splits(tiny_dataset.records, 3, 1, 0)),
                                  lambda v: v.architecture)
-    blocks = sweep.architecture_blocks(runs, lambda v: v.architecture)
+    blocks = plan.architecture_blocks(runs, lambda v: v.architecture)
     # DSTL + E-DSTL: 6 runs x 2 streams = 12; Han2017: 3 runs x 4 margins = 12; DSSL: 3 x 1.
-    assert [[r.variant.name for r in b][:1] + [len(b), sum(map(sweep.run_cost, b))] for b in blocks] == [
+    assert [[r.variant.name for r in b][:1] + [len(b), sum(map(plan.run_cost, b))] for b in blocks] == [
         ["Han2017", 3, 12], ["DSTL", 6, 12], ["DSSL", 3, 3]]
     assert blocks[1] == [r for r in runs if "DSTL" in r.variant.name]  # in the order of `runs`
 

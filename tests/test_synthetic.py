@@ -3,8 +3,8 @@
 import cv2
 import numpy as np
 
-from breastnet.data import load_dataset
-from breastnet.synthetic import phantom, synthetic_dataset
+from breastnet.data.load import load_dataset
+from breastnet.data.synthetic import phantom, synthetic_dataset
 
 
 def test_default_dataset_is_paper_sized_and_says_synthetic(tmp_path, monkeypatch):

@@ -6,11 +6,12 @@ import keras
 import numpy as np
 import pytest
 
-from breastnet.metrics import METRIC_KEYS
-from breastnet.profiles import get_profile
-from breastnet.splits import cv_splits
-from breastnet.training import PatchStore, Trainer, paper_optimizer
-from breastnet.variants import get_variant
+from breastnet.train.metrics import METRIC_KEYS
+from breastnet.train.profiles import get_profile
+from breastnet.data.splits import cv_splits
+from breastnet.train.batches import PatchStore
+from breastnet.train.trainer import Trainer, paper_optimizer
+from breastnet.model.variants import get_variant
 
 
 def test_optimizer_reproduces_legacy_keras_decay():
@@ -103,7 +104,7 @@ def test_densenet_two_streams_reinitialise_exactly(tiny_dataset, tmp_path):
 
 def test_early_stopping_monitor_ignores_alpha(tiny_dataset, setup, tiny_backbone_registered):
     """val_ce is the plain cross-entropy: alpha moves the objective (val_loss), not the criterion."""
-    from breastnet.training import RunEvaluation
+    from breastnet.train.loop import RunEvaluation
 
     profile, split, store = setup
     trainer = Trainer(replace(profile, epochs=4, patience=4, min_epochs=2), verbose=0)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from breastnet.variants import REFERENCE_ROWS, STUDY_ROWS, TABLE1, VARIANTS, get_variant
+from breastnet.model.variants import REFERENCE_ROWS, STUDY_ROWS, TABLE1, VARIANTS, get_variant
 
 
 @pytest.mark.parametrize("name, streams, multitask, alpha", [

@@ -1,17 +1,12 @@
-"""Many runs, resumable: plan them, skip the finished ones, train the rest.
+"""Many runs, resumable: plan them (`breastnet.study.plan`), skip the finished ones, train the rest.
 
-A run is identified by (dataset, profile settings, backend, weights) -> a study
-folder, and by (family, alpha, repeat, fold) -> a file in it. E-DMTL at
-alpha 0.25 and DMTL's alpha spectrum point 0.25 are the same run and share
-one file. Every run's JSON is written atomically as soon as it finishes, so a
-sweep stopped at any moment resumes where it was. With `workers` > 1, whole
-architectures are trained in parallel processes that share the CPU cores.
+Every run's JSON is written atomically as soon as it finishes, so a sweep stopped
+at any moment resumes where it was. With `workers` > 1, whole architectures are
+trained in parallel processes that share the CPU cores.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import multiprocessing
 import time
@@ -21,132 +16,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .checks import check_dataset
-from .floor import run_floor
-from .models import input_size
-from .problems import raise_if_fatal
-from .results import _atomic_write_bytes, valid_result, write_result
-from .runtime import limit_cpu_threads
-from .splits import cv_splits, limited_subset, official_splits
-from .training import PatchStore, Trainer
-from .variants import family, get_variant
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One run to do: variant (with its alpha), fold, repeat, seed."""
-
-    variant: object
-    fold: int
-    repeat: int
-    seed: int
-
-    @property
-    def filename(self) -> str:
-        return f"{family(self.variant.name)}_a{self.variant.alpha:g}_r{self.repeat}_f{self.fold}.json"
-
-    def label(self) -> str:
-        return f"{self.variant.name} alpha={self.variant.alpha:g} repeat {self.repeat} fold {self.fold}"
-
-
-def study_dataset(dataset, profile):
-    """The data a profile trains on: the limited-data subset when the profile asks for one."""
-    if profile.subset is None:
-        return dataset
-    n_benign, n_malignant = profile.subset
-    summary = dataset.summary()
-    if summary["benign"] == n_benign and summary["malignant"] == n_malignant:
-        return dataset
-    return limited_subset(dataset, n_benign, n_malignant, seed=profile.seed)
-
-
-def study_folder(out, dataset, profile, weights) -> Path:
-    """Folder of a study: dataset name / profile name + hash of everything that changes numbers."""
-    knobs = profile.to_dict()
-    for k in ("variants", "alpha_small", "alpha_large", "spectrum_variants", "max_folds"):
-        knobs.pop(k)  # these choose which runs exist, not what a run computes
-    ident = {"profile": knobs, "weights": str(weights), "backend": keras.backend.backend(),
-             "dataset": dataset.name, "ids": hashlib.sha1("|".join(r.id for r in dataset.records).encode()).hexdigest()}
-    digest = hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:8]
-    folder = Path(out) / dataset.name / f"{profile.name}-{digest}"
-    folder.mkdir(parents=True, exist_ok=True)
-    info = folder / "study.json"
-    if not info.exists():
-        _atomic_write_bytes(info, json.dumps(ident, indent=1).encode())
-    return folder
-
-
-def plan_runs(profile, variants=None, alphas=None, spectra=True, splits=None) -> list[RunSpec]:
-    """The runs of a study, without duplicates.
-
-    Args:
-        profile: the profile.
-        variants: variant names (default: the profile's Table 1 rows).
-        alphas: if given, every variant is run at each of these alphas instead of its own.
-        spectra: also plan the alpha spectra of `profile.spectrum_variants`.
-        splits: the Split list (gives folds and repeats).
-    """
-    wanted = []
-    for name in variants or profile.variants:
-        for alpha in (alphas if alphas is not None else [None]):
-            wanted.append(get_variant(name, alpha))
-    if spectra and alphas is None:
-        for name in profile.spectrum_variants:
-            wanted.extend(get_variant(name, a) for a in profile.alphas)
-    if profile.max_folds is not None:
-        splits = [s for s in splits if s.fold < profile.max_folds]
-    runs, seen = [], set()
-    for variant in wanted:
-        for split in splits:
-            spec = RunSpec(variant, split.fold, split.repeat, profile.seed + 1000 * split.repeat + split.fold)
-            if spec.filename not in seen:
-                seen.add(spec.filename)
-                runs.append(spec)
-    return runs
-
-
-def order_for_reuse(runs, architecture_key) -> list[RunSpec]:
-    """Runs grouped by architecture, then by (repeat, fold), keeping the plan's order otherwise.
-
-    Within one architecture a run's initial weights depend only on its seed, i.e. on its
-    (repeat, fold): in this order the trainer builds each seed's initial weights once
-    and keeps only the last ones.
-
-    Args:
-        runs: RunSpecs in plan order.
-        architecture_key: variant -> what makes two variants share a compiled model.
-    """
-    first_seen: dict = {}
-    for spec in runs:
-        first_seen.setdefault(architecture_key(spec.variant), len(first_seen))
-    return sorted(runs, key=lambda spec: (first_seen[architecture_key(spec.variant)], spec.repeat, spec.fold))
-
-
-def make_splits(dataset, profile, scheme: str = "cv"):
-    """CV splits of a profile: "cv" (repeated StratifiedGroupKFold) or "official" (BUS-BRA's)."""
-    if scheme == "official":
-        return official_splits(dataset, profile.folds, seed=profile.seed, val_fraction=profile.val_fraction)
-    return cv_splits(dataset.records, profile.folds, profile.repeats, profile.seed, profile.val_fraction)
-
-
-def run_cost(spec: RunSpec) -> int:
-    """Relative training work of a run: streams x training patch sets (Han's margins)."""
-    return len(spec.variant.streams) * max(1, len(spec.variant.margins))
-
-
-def architecture_blocks(runs, architecture_key) -> list[list[RunSpec]]:
-    """The runs cut into one list per architecture (order kept), the most work first.
-
-    A block is what one worker process trains: its architecture is traced once, there.
-
-    Args:
-        runs: RunSpecs in `order_for_reuse` order.
-        architecture_key: variant -> what makes two variants share a compiled model.
-    """
-    blocks: dict = {}
-    for spec in runs:
-        blocks.setdefault(architecture_key(spec.variant), []).append(spec)
-    return sorted(blocks.values(), key=lambda block: -sum(run_cost(spec) for spec in block))
+from ..data.checks import check_dataset
+from ..data.problems import raise_if_fatal
+from ..model.backbones import input_size
+from ..train.batches import PatchStore
+from ..train.floor import run_floor
+from ..train.runtime import limit_cpu_threads
+from ..train.trainer import Trainer
+from .plan import architecture_blocks, make_splits, order_for_reuse, plan_runs, study_dataset, study_folder
+from .results import valid_result, write_result
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ alpha*KL(p || u) up to a constant: the penalty pushes predictions toward the
 uniform distribution, i.e. it *raises* prediction entropy. With alpha = 0 this
 is exactly Keras' categorical cross-entropy on probabilities. For the
 multi-task variants the BI-RADS MSE term of eq. 1 is a second, equally weighted
-Keras loss on the regression output (see `breastnet.training.compile_model`).
+Keras loss on the regression output (see `breastnet.train.trainer.compile_model`).
 
 Only `keras.ops` is used, so it runs on the TensorFlow, JAX and PyTorch backends.
 """

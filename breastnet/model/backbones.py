@@ -1,15 +1,14 @@
-"""The two-stream DenseNet-121 of section 2.1, and the Table 1 baselines.
+"""Backbones: the keras.applications networks a stream can use, and their weights.
 
-Each stream is an ImageNet-transferable backbone without its top, global-average
-pooled; streams are concatenated (the "features" layer, whose output is the
-penultimate representation analysed in Fig. 2c); heads are a 2-way softmax
-("malignancy") and, for multi-task variants, one linear unit regressing the
-BI-RADS score ("birads"; the paper gives no activation, and the score lies in
-[0, 1], so a plain linear output trained with MSE is the literal reading).
+ImageNet weights are loaded when they can be ("auto" falls back to random init
+with a loud warning, and every result records which weights were used); a local
+weights file is checked against the backbone and refused, naming the file, when
+it does not fit.
 """
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,8 @@ from typing import Callable
 
 import keras
 
-from .variants import Variant
+from ..data.problems import FATAL, Problem
+from .variants import Variant, get_variant
 
 
 @dataclass(frozen=True)
@@ -140,41 +140,39 @@ def load_backbone_weights(net, path) -> None:
                            f"({len(skipped)} part(s) skipped, e.g. {skipped[0][:200]})")
 
 
-def build_model(variant: Variant, size: int, weights=None):
-    """The Keras model of a variant.
+# --------------------------------------------------------------------------- checking a weights file
+
+
+def _short(message: str, limit: int = 600) -> str:
+    """Keras' error without the variable values it dumps, on one line."""
+    message = re.sub(r"Target variable: <Variable.*?(?=\n\s*\nList of objects|\Z)", "", message,
+                     flags=re.S)
+    message = " ".join(message.split())
+    return message if len(message) <= limit else message[:limit] + " ..."
+
+
+def check_weights_file(path, variant_name="DSSL", size: int = 32) -> list[Problem]:
+    """Whether a backbone weights file fits a variant's backbone.
 
     Args:
-        variant: streams, tasks and backbone (alpha is read from `model.alpha`).
-        size: patch side; raised to the backbone's minimum (`input_size`).
-        weights: see `resolve_weights`.
+        path: a `.weights.h5` file of the backbone without its top.
+        variant_name: a variant name, or a `breastnet.model.variants.Variant`.
+        size: input side the backbone is built at.
 
     Returns:
-        A functional keras.Model with dict inputs {stream: (s, s, 3)} and dict
-        outputs {"malignancy": (2,) softmax, ["birads": (1,)]}. It carries
-        `model.inference` (same layers, also returning "features"),
-        `model.alpha` (a non-trainable variable, the entropy weight read by the loss),
-        and `model.weights_used` (what was loaded).
+        [] when it loads; else one FATAL weights-missing or weights-mismatch Problem.
     """
-    size = input_size(variant, size)
-    inputs, features, used = {}, [], set()
-    for stream in variant.streams:
-        inputs[stream] = keras.Input((size, size, 3), name=stream)
-        net, what = build_backbone(variant, size, weights, name=stream)
-        used.add(what)
-        features.append(net(inputs[stream]))
-    if len(features) > 1:
-        pooled = keras.layers.Concatenate(name="features")(features)
-    else:
-        pooled = keras.layers.Identity(name="features")(features[0])
-    outputs = {"malignancy": keras.layers.Dense(2, activation="softmax", name="malignancy")(pooled)}
-    if variant.multitask:
-        outputs["birads"] = keras.layers.Dense(1, name="birads")(pooled)
-    model = keras.Model(inputs=inputs, outputs=outputs, name=variant.name.replace("-", "_"))
-    # Same layers, plus the pooled features: one predict pass gives all a result file needs.
-    model.inference = keras.Model(inputs=inputs, outputs={**outputs, "features": pooled},
-                                  name=f"{model.name}_inference")
-    # alpha lives in the model's state so a traced train step reads its current value
-    # on every backend (JAX passes model variables into the jitted step).
-    model.alpha = keras.Variable(float(variant.alpha), trainable=False, name="alpha")
-    model.weights_used = " + ".join(sorted(used))
-    return model
+    variant = variant_name if isinstance(variant_name, Variant) else get_variant(variant_name)
+    path = Path(path).expanduser()
+    if not path.is_file():
+        return [Problem(FATAL, "weights-missing", str(path), "weights file does not exist")]
+    try:
+        with warnings.catch_warnings():
+            # Keras warns once per skipped layer, then raises; the Problem says it once.
+            warnings.simplefilter("ignore", UserWarning)
+            build_backbone(variant, size, weights=str(path))
+    except WeightsError as err:
+        return [Problem(FATAL, "weights-mismatch", str(path),
+                        f"does not fit the {variant.backbone} backbone of {variant.name}: "
+                        f"{_short(str(err))}")]
+    return []

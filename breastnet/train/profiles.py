@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from .variants import STUDY_ROWS
+from ..model.variants import STUDY_ROWS
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class Profile:
         size: patch side in pixels (raised to a backbone's minimum where needed).
         margin: relative margin of the OA crop around the lesion.
         crop: how the lesion box becomes a square patch: "pad" (keeps the lesion's
-            width/height ratio) or "stretch" (see `breastnet.patches`).
+            width/height ratio) or "stretch" (see `breastnet.data.patches`).
         epochs: maximum epochs per run.
         patience: early-stopping patience (epochs without improvement of `monitor`).
         min_epochs: epochs trained before early stopping may pick or stop (Keras'

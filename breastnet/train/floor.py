@@ -1,7 +1,7 @@
 """One run of the classical floor: hand-crafted lesion descriptors and a logistic regression.
 
 The floor is a reference row of Table 1 that is not in the paper: the BI-RADS lexicon's
-shape, margin, echo and shadowing descriptors of each lesion (`breastnet.descriptors`),
+shape, margin, echo and shadowing descriptors of each lesion (`breastnet.data.descriptors`),
 standardised and fed to scikit-learn's logistic regression, trained on a run's training
 part and tested on its test part: the same splits, the same result files (metrics,
 per-image predictions) as the networks. It takes seconds, so every profile runs it. The
@@ -15,10 +15,10 @@ import time
 
 import numpy as np
 
-from .descriptors import DESCRIPTOR_NAMES, descriptor_matrix, descriptor_pipeline
-from .problems import WARNING, raise_if_fatal
+from ..data.descriptors import DESCRIPTOR_NAMES, descriptor_matrix, descriptor_pipeline
+from ..data.problems import WARNING, raise_if_fatal
+from .result import dataset_description, run_identity, score_test_images
 from .runtime import provenance
-from .training import dataset_description, run_identity, score_test_images
 
 WEIGHTS = "none (hand-crafted descriptors)"
 
@@ -28,14 +28,14 @@ def run_floor(dataset, split, variant, seed: int, profile, cache_dir=None) -> tu
 
     Args:
         dataset: the `Dataset` the split indexes.
-        split: a `breastnet.splits.Split`.
+        split: a `breastnet.data.splits.Split`.
         variant: the "Descriptors" variant.
         seed: seed of the logistic regression.
         profile: the study's profile (recorded).
         cache_dir: descriptor cache folder.
 
     Returns:
-        (result, features) in the schema of `breastnet.training.Trainer.run`.
+        (result, features) in the schema of `breastnet.train.trainer.Trainer.run`.
     """
     raise_if_fatal(dataset.problems, needs_birads=False, context=dataset.name)
     start = time.perf_counter()

@@ -23,7 +23,7 @@ class Variant:
         streams: input patches, ("oa",) or ("oa", "hs").
         tasks: ("classification",) or ("classification", "birads").
         alpha: weight of the entropy term (eq. 3); 0 is plain cross-entropy.
-        backbone: key of `breastnet.models.BACKBONES`.
+        backbone: key of `breastnet.model.backbones.BACKBONES`.
         margins: OA crop margins for margin augmentation (Han et al.); () = the profile's.
         description: what it is, and what differs from the paper.
     """
@@ -85,7 +85,7 @@ VARIANTS: dict[str, Variant] = {v.name: v for v in [
     Variant("Descriptors", (), (CLASSIFICATION,), 0.0, backbone=DESCRIPTORS,
             description="Not in the paper: the classical floor no deep row may silently lose to. "
                         "Hand-crafted BI-RADS lexicon descriptors of the lesion mask and image (shape, "
-                        "margin, echo pattern, posterior shadowing; breastnet.descriptors) with a "
+                        "margin, echo pattern, posterior shadowing; breastnet.data.descriptors) with a "
                         "scikit-learn Pipeline(StandardScaler, LogisticRegression), on the same splits."),
 ]}
 

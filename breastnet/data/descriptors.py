@@ -9,7 +9,7 @@ ultrasound lexicon (shape, orientation, margin, echo pattern, posterior
 features); they are not in the paper being reproduced.
 
 Every descriptor is computed from the original full-resolution image and mask
-(largest connected lesion component, `breastnet.patches.lesion_mask`), with
+(largest connected lesion component, `breastnet.data.patches.lesion_mask`), with
 numpy and OpenCV only. Conventions:
 
 * Shape ratios (circularity, solidity, margin roughness) use the outer contour
@@ -44,8 +44,10 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from .patches import hash_record_files, lesion_mask, read_grey, read_npz_cache, save_npz_atomic
+from .cache import hash_record_files, read_npz_cache, save_npz_atomic
+from .patches import lesion_mask, read_grey
 from .problems import FATAL, DataError, Problem
+from .records import default_cache_dir
 
 #: Bump when any descriptor's definition changes: it invalidates the cache.
 DESCRIPTORS_VERSION = 1
@@ -306,8 +308,6 @@ def descriptor_matrix(dataset, cache_dir=None, progress: bool = False,
     Raises:
         DataError: listing every unreadable image or mask and every invalid mask.
     """
-    from .data import default_cache_dir
-
     key = descriptor_key(dataset)
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
     path = folder / "descriptors" / f"{dataset.name}-{key}.npz"

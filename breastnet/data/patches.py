@@ -1,4 +1,4 @@
-"""OA and HS patches (paper section 2.1), their cache, and augmentation.
+"""OA and HS patches (paper section 2.1) and their cache.
 
 OA ("overall appearance"): the rectangle enclosing the lesion, with a margin,
 cropped from the image. HS ("heterogeneity in shapes"): the same rectangle of
@@ -14,7 +14,8 @@ How the rectangle becomes a square patch (`crop`):
 The paper says only "a rectangle ROI encapsulating the lesion"; "pad" is our reading.
 
 Patches of a whole dataset are computed once per (dataset content, size, margin)
-and kept as an NPZ (uint8 arrays, no pickled objects) in the cache.
+and kept as an NPZ (uint8 arrays, no pickled objects) in the cache
+(`breastnet.data.cache`); augmentation is in `breastnet.data.augment`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +30,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .cache import hash_record_files, read_npz_cache, save_npz_atomic
 from .problems import FATAL, DataError, Problem
+from .records import default_cache_dir
 
 PATCH_VERSION = 2
 CROPS = ("pad", "stretch")
@@ -167,42 +169,6 @@ def dataset_key(dataset, size: int, margin: float, crop: str = "pad") -> str:
     return digest.hexdigest()[:20]
 
 
-def hash_record_files(digest, records) -> None:
-    """Feed each record's id and the bytes of its image and mask into `digest`."""
-    for r in records:
-        digest.update(r.id.encode())
-        for path in (r.image, r.mask):
-            if path is not None and Path(path).is_file():
-                digest.update(hashlib.sha1(Path(path).read_bytes()).digest())
-            else:
-                digest.update(b"missing")
-
-
-def read_npz_cache(path: Path, ids: list[str]) -> dict | None:
-    """The arrays of a cache NPZ written for exactly `ids`; None if missing, stale or corrupt."""
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if list(npz["ids"]) != ids:
-                return None
-            return {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, KeyError):
-        return None  # corrupt: the caller recomputes and overwrites it
-
-
-def save_npz_atomic(path: Path, **arrays) -> None:
-    """Write arrays to an (uncompressed) NPZ through a temporary file renamed into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz.tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
 
 def compute_patches(dataset, size: int, margin: float = 0.1, workers: int | None = None, progress=True,
                     crop: str = "pad"):
@@ -240,12 +206,10 @@ def load_patches(dataset, size: int, margin: float = 0.1, cache_dir=None, progre
         dataset: a `breastnet.data.Dataset`.
         size: patch side in pixels.
         margin: see `lesion_box`.
-        cache_dir: cache folder; default `breastnet.data.default_cache_dir()`.
+        cache_dir: cache folder; default `breastnet.data.records.default_cache_dir()`.
         progress: show a progress bar while computing.
         crop: "pad" or "stretch" (module docstring).
     """
-    from .data import default_cache_dir
-
     key = dataset_key(dataset, size, margin, crop)
     folder = Path(cache_dir) if cache_dir else default_cache_dir()
     path = folder / "patches" / f"{dataset.name}-{size}px-{crop}-{key}.npz"
@@ -265,33 +229,3 @@ def _progbar(total, label, enabled):
 
     print(label)
     return keras.utils.Progbar(total)
-
-
-# --------------------------------------------------------------------------- augmentation
-
-
-def random_affine(rng: np.random.Generator, size: int, rotation=10.0, shift=0.05, zoom=0.1):
-    """A 2x3 affine matrix: flip, small rotation (degrees), shift and zoom (fractions)."""
-    angle = rng.uniform(-rotation, rotation)
-    scale = 1.0 + rng.uniform(-zoom, zoom)
-    matrix = cv2.getRotationMatrix2D((size / 2, size / 2), angle, scale)
-    matrix[:, 2] += rng.uniform(-shift, shift, 2) * size
-    if rng.uniform() < 0.5:  # horizontal flip: x -> size - x
-        matrix[0] = -matrix[0]
-        matrix[0, 2] += size
-    return matrix
-
-
-def augment_pair(oa: np.ndarray, hs: np.ndarray, rng: np.random.Generator):
-    """Apply one random geometric transform identically to an OA and HS patch."""
-    size = oa.shape[0]
-    matrix = random_affine(rng, size)
-    oa_t = cv2.warpAffine(oa, matrix, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    hs_t = cv2.warpAffine(hs, matrix, (size, size), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT)
-    return oa_t, hs_t
-
-
-def to_model_input(patches: np.ndarray, preprocess) -> np.ndarray:
-    """uint8 grey (N, s, s) -> float32 (N, s, s, 3) through the backbone's preprocess_input."""
-    rgb = np.repeat(patches[..., None].astype(np.float32), 3, axis=-1)
-    return np.asarray(preprocess(rgb), dtype=np.float32)

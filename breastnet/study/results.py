@@ -66,7 +66,7 @@ def write_result(path, result: dict, features: np.ndarray) -> Path:
 
     Args:
         path: the JSON path; the features go to the same stem + ".features.npz".
-        result: the run's dict (see `breastnet.training.train_run`).
+        result: the run's dict (see `breastnet.train.trainer.Trainer.run`).
         features: float (n_test, d) penultimate features, in prediction order.
     """
     path = Path(path)

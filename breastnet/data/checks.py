@@ -213,49 +213,6 @@ def _stderr_progress(done: int, total: int) -> None:
     print(f"  read {done}/{total} images and masks", end=end, file=sys.stderr, flush=True)
 
 
-# --------------------------------------------------------------------------- weights
-
-
-def _short(message: str, limit: int = 600) -> str:
-    """Keras' error without the variable values it dumps, on one line."""
-    message = re.sub(r"Target variable: <Variable.*?(?=\n\s*\nList of objects|\Z)", "", message,
-                     flags=re.S)
-    message = " ".join(message.split())
-    return message if len(message) <= limit else message[:limit] + " ..."
-
-
-def check_weights_file(path, variant_name="DSSL", size: int = 32) -> list[Problem]:
-    """Whether a backbone weights file fits a variant's backbone.
-
-    Args:
-        path: a `.weights.h5` file of the backbone without its top.
-        variant_name: a variant name, or a `breastnet.variants.Variant`.
-        size: input side the backbone is built at.
-
-    Returns:
-        [] when it loads; else one FATAL weights-missing or weights-mismatch Problem.
-    """
-    import warnings
-
-    from .models import WeightsError, build_backbone  # Keras is heavy: only here
-    from .variants import Variant, get_variant
-
-    variant = variant_name if isinstance(variant_name, Variant) else get_variant(variant_name)
-    path = Path(path).expanduser()
-    if not path.is_file():
-        return [Problem(FATAL, "weights-missing", str(path), "weights file does not exist")]
-    try:
-        with warnings.catch_warnings():
-            # Keras warns once per skipped layer, then raises; the Problem says it once.
-            warnings.simplefilter("ignore", UserWarning)
-            build_backbone(variant, size, weights=str(path))
-    except WeightsError as err:
-        return [Problem(FATAL, "weights-mismatch", str(path),
-                        f"does not fit the {variant.backbone} backbone of {variant.name}: "
-                        f"{_short(str(err))}")]
-    return []
-
-
 # --------------------------------------------------------------------------- CLI
 
 
@@ -277,7 +234,7 @@ def main_check(path, multitask: bool = False) -> int:
     Returns:
         0 when nothing is fatal, 1 when something is, 2 when there is no dataset.
     """
-    from .data import load_dataset
+    from .load import load_dataset
 
     try:
         dataset = load_dataset(path)

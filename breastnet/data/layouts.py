@@ -1,180 +1,20 @@
-"""Records: one per image, whatever the dataset's layout.
+"""Dataset layouts on disk: BUS-BRA, a generic CSV manifest, BUSI folders.
 
-Three layouts are read (BUS-BRA, a generic CSV manifest, BUSI folders) and the
-synthetic phantoms of `breastnet.synthetic` are written as a manifest, so the
-rest of the package sees a single `Dataset` type. Loading never opens images;
-`breastnet.checks` does that. Problems found while parsing are collected on
-`Dataset.problems` instead of raised one at a time.
+Each loader parses its layout's files into `Record`s without opening an image
+(`breastnet.data.checks` does that) and collects what it could not parse as
+`Problem`s on `Dataset.problems` instead of raising them one at a time.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .birads import birads_score, normalize_birads
 from .problems import FATAL, WARNING, DataError, Problem
-
-#: Environment variable naming the dataset when no path is given.
-DATA_ENV = "BREASTNET_DATA"
-
-PATHOLOGY_LABELS = {"benign": 0, "malignant": 1, "0": 0, "1": 1}
-
-BUSBRA_CITATION = (
-    'W. Gomez-Flores, M. J. Gregorio-Calas, W. C. de Albuquerque Pereira, "BUS-BRA: '
-    'A Breast Ultrasound Dataset for Assessing Computer-aided Diagnosis Systems", '
-    "Medical Physics 51(4):3110-3123, 2024, doi:10.1002/mp.16812"
-)
-
-
-@dataclass(frozen=True)
-class Record:
-    """One ultrasound image and what is known about it.
-
-    Args:
-        id: unique image id within the dataset.
-        image: path of the greyscale image.
-        mask: path of the lesion mask (lesion > 0), or None when there is none.
-        pathology: 0 benign, 1 malignant (biopsy-proven in BUS-BRA).
-        birads: canonical BI-RADS category ("2", "4A", ...) or None.
-        birads_score: regression target of `birads`, or None.
-        patient: patient id; images of one patient never straddle a split.
-        source: dataset name, e.g. "BUS-BRA" or "synthetic".
-        meta: layout-specific fields kept for checks (device, width, bbox...).
-    """
-
-    id: str
-    image: Path
-    mask: Path | None
-    pathology: int
-    birads: str | None
-    birads_score: float | None
-    patient: str
-    source: str
-    meta: dict = field(default_factory=dict, compare=False, hash=False)
-
-
-@dataclass
-class Dataset:
-    """A list of records plus what was learnt while reading them.
-
-    Args:
-        name: short name shown in results ("BUS-BRA", "synthetic", a folder name).
-        root: folder the dataset was read from.
-        layout: "bus-bra", "manifest" or "busi".
-        records: one Record per image, in file order.
-        problems: every Problem found while parsing.
-        folds: official partitions, {n_folds: {image id: test fold (1-based)}}.
-        synthetic: True for generated phantoms; everything that shows results says so.
-        citation: how the dataset must be cited, if its licence asks.
-    """
-
-    name: str
-    root: Path
-    layout: str
-    records: list[Record]
-    problems: list[Problem] = field(default_factory=list)
-    folds: dict[int, dict[str, int]] = field(default_factory=dict)
-    synthetic: bool = False
-    citation: str | None = None
-
-    def __len__(self) -> int:
-        return len(self.records)
-
-    @property
-    def has_birads(self) -> bool:
-        return bool(self.records) and all(r.birads is not None for r in self.records)
-
-    def subset(self, ids, name: str | None = None) -> "Dataset":
-        """The dataset restricted to `ids`, in this dataset's order."""
-        keep = set(ids)
-        records = [r for r in self.records if r.id in keep]
-        folds = {k: {i: f for i, f in m.items() if i in keep} for k, m in self.folds.items()}
-        return replace(self, name=name or self.name, records=records, folds=folds)
-
-    def summary(self) -> dict:
-        """Counts a reader wants first: images, patients, classes, BI-RADS."""
-        from collections import Counter
-
-        return {
-            "name": self.name,
-            "synthetic": self.synthetic,
-            "images": len(self.records),
-            "patients": len({r.patient for r in self.records}),
-            "benign": sum(r.pathology == 0 for r in self.records),
-            "malignant": sum(r.pathology == 1 for r in self.records),
-            "birads": dict(sorted(Counter(r.birads or "missing" for r in self.records).items())),
-        }
-
-
-def resolve_data_path(path: str | os.PathLike | None) -> Path | None:
-    """The dataset path from the argument, else $BREASTNET_DATA, else None (synthetic)."""
-    if path is None or str(path) == "":
-        path = os.environ.get(DATA_ENV) or None
-    return Path(path).expanduser() if path else None
-
-
-def detect_layout(root: Path) -> str:
-    """Name the layout of a dataset folder or manifest file.
-
-    Raises:
-        DataError: when the path does not exist or holds no dataset we can read.
-    """
-    root = Path(root)
-    if not root.exists():
-        raise DataError([Problem(FATAL, "no-data", str(root), "path does not exist")])
-    if root.is_file():
-        if root.suffix.lower() == ".csv":
-            return "manifest"
-        raise DataError([Problem(FATAL, "no-data", str(root), "a file that is not a CSV manifest")])
-    if (root / "bus_data.csv").is_file():
-        return "bus-bra"
-    if (root / "manifest.csv").is_file():
-        return "manifest"
-    if (root / "benign").is_dir() or (root / "malignant").is_dir():
-        return "busi"
-    raise DataError([Problem(
-        FATAL, "no-data", str(root),
-        "holds no dataset: expected bus_data.csv (BUS-BRA), manifest.csv "
-        "(image,mask,pathology,birads,patient) or benign/ and malignant/ folders (BUSI)",
-    )])
-
-
-def load_dataset(path=None, *, synthetic_seed: int = 0, cache_dir=None) -> Dataset:
-    """Read a dataset, or make the synthetic default when no path is given.
-
-    Args:
-        path: a BUS-BRA folder, a BUSI folder, a manifest CSV (or a folder with
-            manifest.csv); None reads $BREASTNET_DATA, and when that is unset too the
-            synthetic phantoms are generated (cached under `cache_dir`).
-        synthetic_seed: seed of the synthetic phantoms.
-        cache_dir: where generated phantoms are written; default `default_cache_dir()`.
-    """
-    root = resolve_data_path(path)
-    if root is None:
-        from .synthetic import synthetic_dataset
-
-        return synthetic_dataset(seed=synthetic_seed, cache_dir=cache_dir)
-    layout = detect_layout(root)
-    loader = {"bus-bra": load_busbra, "manifest": load_manifest, "busi": load_busi}[layout]
-    dataset = loader(root)
-    if not dataset.records:
-        raise DataError([Problem(FATAL, "no-data", str(root), "no image records found")])
-    return dataset
-
-
-def default_cache_dir() -> Path:
-    """$BREASTNET_CACHE, else ~/.cache/breastnet."""
-    env = os.environ.get("BREASTNET_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "breastnet"
-
-
-# --------------------------------------------------------------------------- parsing
-
+from .records import BUSBRA_CITATION, PATHOLOGY_LABELS, Dataset, Record
 
 def _is_blank(value) -> bool:
     return value is None or str(value).strip() in ("", "NaN", "nan", "NA", "None")

@@ -1,0 +1,260 @@
+"""One cross-validation run: re-initialise, fit, evaluate, describe.
+
+The expensive part of a Keras model on CPU is tracing its train step (about two
+minutes for two DenseNet-121 streams). A `Trainer` therefore compiles one model
+per architecture and, for every run (fold, repeat, alpha), re-initialises it in
+place: weights from a freshly built model under the run's seed, optimizer
+state zeroed, alpha assigned to the variable the loss reads. A re-initialised
+run is the same computation as a run on a newly built model with that seed
+(tests/test_training.py checks it), without a new trace.
+
+Evaluation (each epoch's validation, the test pass and the features) uses BatchNorm
+statistics re-estimated from the run's training images when the profile says
+`bn_stats="precise"` (`breastnet.model.batchnorm`), and early stopping monitors the
+profile's `monitor` (plain validation cross-entropy by default) after `min_epochs`.
+
+Optimiser (section 3): SGD, learning rate 1e-3, momentum 0.9, "decay 1e-6".
+That is the `decay` argument of Keras 1/2 optimizers, which applied
+lr_t = lr / (1 + decay * t) with t the number of *updates* (batches), despite the
+paper's "every epoch". Keras 3 removed `decay`; `InverseTimeDecay(1e-3,
+decay_steps=1, decay_rate=1e-6)` computes exactly that formula. The initial learning
+rate is a profile field (`learning_rate`); the paper's 1e-3 is the `paper` profile's.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+from keras import ops
+
+from ..data.augment import to_model_input
+from ..data.problems import WARNING, raise_if_fatal
+from ..model.backbones import BACKBONES, input_size
+from ..model.batchnorm import PreciseBatchNorm, set_momentum
+from ..model.losses import EntropyRegularizedCrossEntropy
+from ..model.network import build_model
+from ..model.variants import Variant
+from .batches import PatchStore, TrainBatches, _targets
+from .loop import EpochTimer, RunEvaluation, fit_batches, predict_rows
+from .result import _steady_rate, dataset_description, run_identity, score_test_images
+from .runtime import enable_determinism, provenance, seed_everything
+
+LEARNING_RATE = 1e-3
+MOMENTUM = 0.9
+DECAY = 1e-6
+
+
+def paper_optimizer(learning_rate: float = LEARNING_RATE):
+    """SGD(lr, momentum 0.9) with the legacy per-update decay of 1e-6 (see module doc)."""
+    schedule = keras.optimizers.schedules.InverseTimeDecay(
+        initial_learning_rate=learning_rate, decay_steps=1, decay_rate=DECAY)
+    return keras.optimizers.SGD(learning_rate=schedule, momentum=MOMENTUM)
+
+
+def optimizer_description(learning_rate: float = LEARNING_RATE) -> str:
+    """What `paper_optimizer(learning_rate)` is, for result files."""
+    return (f"SGD(lr={learning_rate:g}, momentum={MOMENTUM:g}, "
+            f"InverseTimeDecay(decay_steps=1, rate={DECAY:g}))")
+
+
+def compile_model(model, run_eagerly: bool = False, steps_per_execution: int = 1,
+                  learning_rate: float = LEARNING_RATE):
+    """Compile with the paper's optimiser and loss (eq. 1 + eq. 3), ready to train.
+
+    The entropy loss reads `model.alpha`, so alpha changes need no recompilation.
+    """
+    losses = {"malignancy": EntropyRegularizedCrossEntropy(alpha=model.alpha)}
+    if "birads" in model.output:
+        losses["birads"] = keras.losses.MeanSquaredError()  # eq. 1, weight 1 like the CE term
+    model.compile(optimizer=paper_optimizer(learning_rate), loss=losses, run_eagerly=run_eagerly,
+                  steps_per_execution=steps_per_execution)
+    # Building the optimizer now avoids a second trace on the first step.
+    model.optimizer.build(model.trainable_variables)
+    return model
+
+
+
+@dataclass
+class _Compiled:
+    model: keras.Model
+    size: int
+    weights: object
+    batchnorm: PreciseBatchNorm
+
+
+
+class Trainer:
+    """Compiles one model per architecture and trains CV runs on it.
+
+    Args:
+        profile: a `breastnet.train.profiles.Profile`.
+        weights: overrides `profile.weights` ("auto", "imagenet", None or a file).
+        verbose: Keras fit verbosity (0 silent, 1 progress bar, 2 a line per epoch).
+    """
+
+    def __init__(self, profile, weights="profile", verbose=2):
+        self.profile = profile
+        self.weights = profile.weights if weights == "profile" else weights
+        self.verbose = verbose
+        self.steps_per_execution = 1
+        self.extra_callbacks = []  # e.g. timers of the benchmarks
+        self.compiled_ = {}
+        self.initial_weights_ = {}  # architecture key -> (seed, weights, weights_used) of the last seed
+        self.determinism_ = enable_determinism() if profile.deterministic else "off"
+        self.cpu_threads_ = "backend default"  # a sweep worker sets what it limited them to
+        self.curves_for_every_run = False  # benchmarks: learning curves on every fold, not only the profile's one
+
+    def architecture_key(self, variant: Variant) -> tuple:
+        """What makes two variants share a compiled model: architecture, input size, weights."""
+        return (variant.architecture, input_size(variant, self.profile.size), str(self.weights))
+
+    def model_for(self, variant: Variant):
+        """The compiled model of `variant`'s architecture (built and traced once)."""
+        key = self.architecture_key(variant)
+        if key not in self.compiled_:
+            size, profile = input_size(variant, self.profile.size), self.profile
+            model = build_model(variant, size, self.weights)
+            set_momentum(model, profile.bn_momentum)  # before the train step is traced
+            model = compile_model(model, profile.run_eagerly, self.steps_per_execution, profile.learning_rate)
+            model.inference.run_eagerly = profile.run_eagerly  # evaluation traced only if training is
+            self.compiled_[key] = _Compiled(model, size, self.weights,
+                                            PreciseBatchNorm(model, profile.eval_batch_size))
+        return self.compiled_[key]
+
+    def reinitialize(self, compiled: _Compiled, variant: Variant, seed: int) -> str:
+        """Weights of a freshly built model under `seed`, optimizer state zeroed, alpha set.
+
+        The initial weights depend only on the architecture and the seed, so the last
+        seed's are kept per architecture: the runs of one fold (Table 1 rows sharing an
+        architecture, every alpha of a spectrum) build the throwaway model once, not once
+        each (about 8 s for two DenseNet-121 streams). `run_sweep` orders its runs so that
+        those runs follow each other.
+        """
+        seed_everything(seed)
+        key = self.architecture_key(variant)
+        cached = self.initial_weights_.get(key)
+        if cached is None or cached[0] != seed:
+            fresh = build_model(variant, compiled.size, compiled.weights)
+            cached = (seed, fresh.get_weights(), fresh.weights_used)
+            self.initial_weights_[key] = cached
+            del fresh
+            gc.collect()
+        _, weights, used = cached
+        compiled.model.set_weights(weights)
+        for var in compiled.model.optimizer.variables:
+            var.assign(ops.zeros(var.shape, dtype=var.dtype))
+        compiled.model.alpha.assign(float(variant.alpha))
+        return used
+
+    def _inputs(self, patchset, rows, variant, preprocess):
+        x = {"oa": to_model_input(patchset.oa[rows], preprocess)}
+        if "hs" in variant.streams:
+            x["hs"] = to_model_input(patchset.hs[rows], preprocess)
+        return x
+
+    def run(self, dataset, store: PatchStore, split, variant: Variant, seed: int) -> tuple[dict, np.ndarray]:
+        """Train and test one run.
+
+        Args:
+            dataset: the `Dataset` the split indexes.
+            store: its `PatchStore`.
+            split: a `breastnet.data.splits.Split`.
+            variant: what to train (alpha included).
+            seed: seed of initialisation, shuffling and augmentation.
+
+        Returns:
+            (result, features): the result dict (see `breastnet.study.results`) and the
+            (n_test, d) penultimate features of the test images.
+        """
+        raise_if_fatal(dataset.problems, needs_birads=variant.multitask, context=dataset.name)
+        t0 = time.perf_counter()
+        compiled = self.model_for(variant)
+        t_compile = time.perf_counter() - t0
+        model, size, profile = compiled.model, compiled.size, self.profile
+        weights_used = self.reinitialize(compiled, variant, seed)
+        t_init = time.perf_counter() - t0 - t_compile
+        preprocess = BACKBONES[variant.backbone].preprocess
+        records = dataset.records
+        main = store.get(size, profile.margin, profile.crop)
+
+        # Training data; Han et al.'s margin augmentation stacks patches cut at several margins.
+        margins = variant.margins or (profile.margin,)
+        train_sets = [store.get(size, m, profile.crop) for m in margins]
+        streams = {s: np.concatenate([getattr(ps, s)[split.train] for ps in train_sets])
+                   for s in variant.streams}
+        train_records = [records[i] for i in split.train] * len(margins)
+        batches = TrainBatches(streams, _targets(train_records, variant), profile.batch_size,
+                               preprocess, seed=seed)
+
+        callbacks, timer = list(self.extra_callbacks), EpochTimer()
+        callbacks.append(timer)
+        val = None
+        if len(split.val):
+            val_records = [records[i] for i in split.val]
+            val = (self._inputs(main, split.val, variant, preprocess),
+                   np.array([r.pathology for r in val_records]),
+                   np.array([r.birads_score for r in val_records], dtype=np.float64) if variant.multitask else None)
+            stopper = keras.callbacks.EarlyStopping(
+                monitor=profile.monitor, mode="max" if profile.monitor == "val_auc" else "min",
+                patience=profile.patience, restore_best_weights=True,
+                start_from_epoch=max(0, profile.min_epochs - 1))
+            callbacks.append(stopper)
+        test_x = self._inputs(main, split.test, variant, preprocess)
+        test_records = [records[i] for i in split.test]
+        y_true = np.array([r.pathology for r in test_records])  # for the learning curve
+        curve = self.curves_for_every_run or (profile.curve_variant == variant.name and split.fold == 0
+                                              and split.repeat == 0)
+        # BN statistics come from the training images at the profile's margin (Han2017 trains
+        # on several margins but is validated and tested at this one).
+        evaluation = RunEvaluation(model, compiled.batchnorm, profile.bn_stats == "precise",
+                                   self._inputs(main, split.train, variant, preprocess), val, variant.alpha,
+                                   profile.eval_batch_size, curve_test=(test_x, y_true) if curve else None)
+        bn_seconds = compiled.batchnorm.seconds_
+        history = fit_batches(model, batches, profile.epochs, callbacks,
+                              evaluate_epoch=evaluation.epoch_logs if (val is not None or curve) else None,
+                              verbose=self.verbose)
+        evaluation.finalize()
+        bn_seconds = compiled.batchnorm.seconds_ - bn_seconds
+        t_fit = time.perf_counter() - t0 - t_compile - t_init
+
+        # Test: probabilities, BI-RADS and features in one pass.
+        out = predict_rows(model.inference, test_x, profile.eval_batch_size)
+        probs = np.asarray(out["malignancy"])
+        features = np.asarray(out["features"])
+        metrics, predictions = score_test_images(
+            test_records, probs[:, 1], np.asarray(out["birads"])[:, 0] if variant.multitask else None)
+        t_eval = time.perf_counter() - t0 - t_compile - t_init - t_fit
+
+        hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+        best_epoch = None
+        if val is not None:
+            best_epoch = int(stopper.best_epoch) + 1 if stopper.best_weights is not None else None
+        result = {
+            "run": run_identity(variant, split, seed, profile, dataset),
+            "config": {"variant": variant.to_dict(), "profile": profile.to_dict(), "input_size": size,
+                       "optimizer": optimizer_description(profile.learning_rate),
+                       "loss": "CE - alpha*H(p)" + (" + MSE(BI-RADS score)" if variant.multitask else ""),
+                       "determinism": self.determinism_, "run_eagerly": profile.run_eagerly,
+                       "cpu_threads": self.cpu_threads_, "bn_stats": profile.bn_stats,
+                       "bn_momentum": profile.bn_momentum, "crop": profile.crop,
+                       "early_stopping": {"monitor": profile.monitor, "patience": profile.patience,
+                                          "min_epochs": profile.min_epochs} if val is not None else None},
+            "dataset": dataset_description(dataset, split, patch_key=main.key),
+            "weights": weights_used,
+            "warnings": [p.to_dict() for p in dataset.problems if p.severity == WARNING],
+            "training": {"epochs_run": len(hist.get("loss", [])),
+                         "best_epoch": best_epoch, "learning_curve": curve,
+                         "history": hist,
+                         "seconds": {"compile_build": t_compile, "reinit": t_init, "fit": t_fit,
+                                     "evaluate": t_eval, "epochs": timer.seconds, "bn_stats": bn_seconds,
+                                     "total": time.perf_counter() - t0},
+                         "train_images_per_second": _steady_rate(timer.seconds, len(batches) * batches.batch_size)},
+            "metrics": metrics,
+            "provenance": provenance(),
+            "predictions": predictions,
+        }
+        return result, features
