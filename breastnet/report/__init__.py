@@ -37,9 +37,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .model.variants import REFERENCE_ROWS, STUDY_ROWS, TABLE1, VARIANTS, family
-from .study.results import read_features
-from .train.metrics import ECE_BINS, expected_calibration_error
+from ..model.variants import REFERENCE_ROWS, STUDY_ROWS, TABLE1, VARIANTS, family
+from ..study.results import read_features
+from ..train.metrics import ECE_BINS, expected_calibration_error
 
 # --------------------------------------------------------------------------- the paper
 
@@ -1280,7 +1280,7 @@ def calibration_text(cal: pd.DataFrame) -> str:
 
 def profiles_html() -> str:
     """The profiles of `breastnet.train.profiles` side by side, as an HTML table."""
-    from .train.profiles import PROFILES
+    from ..train.profiles import PROFILES
 
     keys = ("size", "epochs", "patience", "batch_size", "folds", "repeats", "subset", "alpha_small",
             "alpha_large", "weights")
