@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 
+from breastnet.model import backbones
 from breastnet.model.backbones import WeightsError, build_backbone, input_size
-
-from breastnet.model.network import build_model
+from breastnet.model.network import BreastNet, build_model
 from breastnet.model.variants import get_variant
 
 
@@ -73,7 +73,10 @@ def test_weights_file_that_does_not_fit_names_the_file(tmp_path, tiny_backbone_r
         build_model(get_variant("DSSL"), 32, weights=str(tmp_path / "missing.weights.h5"))
 
 
-def test_auto_weights_fall_back_loudly_and_are_recorded(tiny_backbone_registered):
+def test_auto_weights_fall_back_loudly_and_are_recorded(tiny_backbone_registered, monkeypatch):
+    # "auto" warns once per process and backbone: start from a process that has not tried yet,
+    # whatever ran before this test.
+    monkeypatch.setattr(backbones, "_IMAGENET_UNAVAILABLE", {})
     variant = tiny_backbone_registered("DSTL")
     with pytest.warns(UserWarning, match="RANDOM INIT"):
         model = build_model(variant, 32, weights="auto")
@@ -93,3 +96,23 @@ def test_nothing_is_downloaded_unless_imagenet_is_asked_for(monkeypatch, tmp_pat
     build_model(get_variant("DSTL"), 32, weights=None)  # random init: no network
     with pytest.raises(AssertionError, match="download attempted"):
         build_model(get_variant("DSSL"), 32, weights="imagenet")
+
+
+def test_config_round_trip_and_safe_mode_reload(tmp_path, tiny_backbone_registered):
+    """A saved model reloads without the training code (safe_mode) and predicts the same."""
+    model = build_model(tiny_backbone_registered("E-DMTL", alpha=0.5), 32)
+    assert model.get_config() == {"streams": ["oa", "hs"], "tasks": ["classification", "birads"],
+                                  "backbone": "tiny", "size": 32, "alpha": 0.5, "name": "E_DMTL",
+                                  "trainable": True}
+    clone = BreastNet.from_config(model.get_config())
+    assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+    x = {s: np.random.default_rng(1).normal(size=(3, 32, 32, 3)).astype("float32") for s in ("oa", "hs")}
+    before = model.inference.predict(x, verbose=0)
+    path = tmp_path / "e_dmtl.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(loaded, BreastNet) and loaded.multitask
+    assert float(keras.ops.convert_to_numpy(loaded.alpha)) == 0.5
+    after = loaded.inference.predict(x, verbose=0)
+    for key in ("malignancy", "birads", "features"):
+        np.testing.assert_allclose(after[key], before[key], rtol=1e-6, atol=1e-6)
