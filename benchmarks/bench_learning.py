@@ -42,9 +42,7 @@ def run_curve(args) -> dict:
                       curve_variant=args.variant, weights=None)
     data = study_dataset(load_dataset(args.data), profile)
     split = [s for s in make_splits(data, profile) if s.fold == args.fold and s.repeat == 0][0]
-    trainer = Trainer(profile, verbose=0)
-    trainer.cpu_threads_ = threads
-    trainer.curves_for_every_run = True
+    trainer = Trainer(profile, verbose=0, cpu_threads=threads, curves_for_every_run=True)
     start = time.perf_counter()
     result, _ = trainer.run(data, PatchStore(data), split, get_variant(args.variant), seed=profile.seed + split.fold)
     hist = result["training"]["history"]

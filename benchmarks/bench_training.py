@@ -134,12 +134,10 @@ def run_project(size, steps, batch, settings):
                       val_fraction=0.0, eval_batch_size=64, curve_variant=None,
                       deterministic=settings.get("deterministic", True),
                       run_eagerly=settings.get("run_eagerly", False))
-    trainer = Trainer(profile, verbose=0)
-    if "steps_per_execution" in settings:
-        trainer.steps_per_execution = settings["steps_per_execution"]
-    split = Split(0, 0, np.arange(n), np.array([], dtype=np.int64), np.arange(n, n + 4))
     timer = BatchTimer()
-    trainer.extra_callbacks = [timer.callback]
+    trainer = Trainer(profile, verbose=0, callbacks=[timer.callback],
+                      steps_per_execution=settings.get("steps_per_execution", 1))
+    split = Split(0, 0, np.arange(n), np.array([], dtype=np.int64), np.arange(n, n + 4))
     trainer.run(data, store, split, get_variant("DSTL"), seed=0)
     first = timer.seconds[0]
     # A second run on the same trainer: its first step shows whether the trace was reused.

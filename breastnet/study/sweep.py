@@ -59,8 +59,7 @@ def _progress_line(spec, result, note="") -> str:
 def _worker(index, job, threads, queue):
     """A worker process: take architecture blocks off `queue` until a None, train them."""
     threads_done = limit_cpu_threads(threads)
-    trainer = Trainer(job.profile, weights=job.weights, verbose=0)
-    trainer.cpu_threads_ = threads_done  # goes into each result's provenance
+    trainer = Trainer(job.profile, weights=job.weights, verbose=0, cpu_threads=threads_done)
     store = PatchStore(job.data, cache_dir=job.cache_dir, progress=False)
     while (block := queue.get()) is not None:
         for spec in block:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.problems import WARNING
+
 from ..model.variants import family
 from .metrics import classification_metrics, prediction_entropy_np, regression_metrics
 
@@ -47,6 +49,51 @@ def score_test_images(test_records, p_malignant, birads_pred=None) -> tuple[dict
         metrics.update(regression_metrics(z_true, z_pred))
         predictions.update(birads_true=z_true.tolist(), birads_pred=z_pred.tolist())
     return metrics, predictions
+
+
+def network_result(*, variant, split, seed, profile, dataset, input_size, optimizer, determinism, cpu_threads,
+                   validated, patch_key, weights_used, history, best_epoch, learning_curve, seconds,
+                   images_per_epoch, metrics, predictions, provenance) -> dict:
+    """The result file of a network run (schema: `breastnet.study.results`).
+
+    Args:
+        variant, split, seed, profile, dataset: what was run (see `run_identity`).
+        input_size: the patch side the network trained at.
+        optimizer, determinism, cpu_threads: how it was trained, as recorded strings.
+        validated: whether the run had a validation part (and so early stopping).
+        patch_key: content hash of the patch set.
+        weights_used: what the backbones started from.
+        history: Keras' History.history of the run.
+        best_epoch: the epoch early stopping restored (1-based), or None.
+        learning_curve: whether the history holds test AUC per epoch.
+        seconds: wall time of each phase; "epochs" is the list of epoch times.
+        images_per_epoch: training images seen per epoch.
+        metrics, predictions: from `score_test_images`.
+        provenance: `breastnet.train.runtime.provenance()`.
+    """
+    history = {k: [float(v) for v in vals] for k, vals in history.items()}
+    return {
+        "run": run_identity(variant, split, seed, profile, dataset),
+        "config": {"variant": variant.to_dict(), "profile": profile.to_dict(), "input_size": input_size,
+                   "optimizer": optimizer,
+                   "loss": "CE - alpha*H(p)" + (" + MSE(BI-RADS score)" if variant.multitask else ""),
+                   "determinism": determinism, "run_eagerly": profile.run_eagerly,
+                   "cpu_threads": cpu_threads, "bn_stats": profile.bn_stats,
+                   "bn_momentum": profile.bn_momentum, "crop": profile.crop,
+                   "early_stopping": {"monitor": profile.monitor, "patience": profile.patience,
+                                      "min_epochs": profile.min_epochs} if validated else None},
+        "dataset": dataset_description(dataset, split, patch_key=patch_key),
+        "weights": weights_used,
+        "warnings": [p.to_dict() for p in dataset.problems if p.severity == WARNING],
+        "training": {"epochs_run": len(history.get("loss", [])),
+                     "best_epoch": best_epoch, "learning_curve": learning_curve,
+                     "history": history,
+                     "seconds": seconds,
+                     "train_images_per_second": _steady_rate(seconds["epochs"], images_per_epoch)},
+        "metrics": metrics,
+        "provenance": provenance,
+        "predictions": predictions,
+    }
 
 
 def _steady_rate(epoch_seconds, images_per_epoch):

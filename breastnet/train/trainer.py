@@ -32,7 +32,7 @@ import numpy as np
 from keras import ops
 
 from ..data.augment import to_model_input
-from ..data.problems import WARNING, raise_if_fatal
+from ..data.problems import raise_if_fatal
 from ..model.backbones import BACKBONES, input_size
 from ..model.batchnorm import PreciseBatchNorm, set_momentum
 from ..model.losses import EntropyRegularizedCrossEntropy
@@ -40,7 +40,7 @@ from ..model.network import build_model
 from ..model.variants import Variant
 from .batches import PatchStore, TrainBatches, _targets
 from .loop import EpochTimer, RunEvaluation, fit_batches, predict_rows
-from .result import _steady_rate, dataset_description, run_identity, score_test_images
+from .result import network_result, score_test_images
 from .runtime import enable_determinism, provenance, seed_everything
 
 LEARNING_RATE = 1e-3
@@ -94,19 +94,26 @@ class Trainer:
         profile: a `breastnet.train.profiles.Profile`.
         weights: overrides `profile.weights` ("auto", "imagenet", None or a file).
         verbose: Keras fit verbosity (0 silent, 1 progress bar, 2 a line per epoch).
+        cpu_threads: what the process limited its CPU threads to (`runtime.limit_cpu_threads`);
+            recorded in every result.
+        callbacks: extra Keras callbacks of every run (the benchmarks' timers).
+        steps_per_execution: Keras' steps per traced call (the benchmarks compare it).
+        curves_for_every_run: record test AUC per epoch in every run, not only in the
+            profile's `curve_variant` run (the learning-curve benchmark).
     """
 
-    def __init__(self, profile, weights="profile", verbose=2):
+    def __init__(self, profile, weights="profile", verbose=2, *, cpu_threads="backend default", callbacks=(),
+                 steps_per_execution=1, curves_for_every_run=False):
         self.profile = profile
         self.weights = profile.weights if weights == "profile" else weights
         self.verbose = verbose
-        self.steps_per_execution = 1
-        self.extra_callbacks = []  # e.g. timers of the benchmarks
+        self.cpu_threads = cpu_threads
+        self.callbacks = list(callbacks)
+        self.steps_per_execution = steps_per_execution
+        self.curves_for_every_run = curves_for_every_run
         self.compiled_ = {}
         self.initial_weights_ = {}  # architecture key -> (seed, weights, weights_used) of the last seed
         self.determinism_ = enable_determinism() if profile.deterministic else "off"
-        self.cpu_threads_ = "backend default"  # a sweep worker sets what it limited them to
-        self.curves_for_every_run = False  # benchmarks: learning curves on every fold, not only the profile's one
 
     def architecture_key(self, variant: Variant) -> tuple:
         """What makes two variants share a compiled model: architecture, input size, weights."""
@@ -190,7 +197,7 @@ class Trainer:
         batches = TrainBatches(streams, _targets(train_records, variant), profile.batch_size,
                                preprocess, seed=seed)
 
-        callbacks, timer = list(self.extra_callbacks), EpochTimer()
+        callbacks, timer = list(self.callbacks), EpochTimer()
         callbacks.append(timer)
         val = None
         if len(split.val):
@@ -229,32 +236,16 @@ class Trainer:
             test_records, probs[:, 1], np.asarray(out["birads"])[:, 0] if variant.multitask else None)
         t_eval = time.perf_counter() - t0 - t_compile - t_init - t_fit
 
-        hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
         best_epoch = None
         if val is not None:
             best_epoch = int(stopper.best_epoch) + 1 if stopper.best_weights is not None else None
-        result = {
-            "run": run_identity(variant, split, seed, profile, dataset),
-            "config": {"variant": variant.to_dict(), "profile": profile.to_dict(), "input_size": size,
-                       "optimizer": optimizer_description(profile.learning_rate),
-                       "loss": "CE - alpha*H(p)" + (" + MSE(BI-RADS score)" if variant.multitask else ""),
-                       "determinism": self.determinism_, "run_eagerly": profile.run_eagerly,
-                       "cpu_threads": self.cpu_threads_, "bn_stats": profile.bn_stats,
-                       "bn_momentum": profile.bn_momentum, "crop": profile.crop,
-                       "early_stopping": {"monitor": profile.monitor, "patience": profile.patience,
-                                          "min_epochs": profile.min_epochs} if val is not None else None},
-            "dataset": dataset_description(dataset, split, patch_key=main.key),
-            "weights": weights_used,
-            "warnings": [p.to_dict() for p in dataset.problems if p.severity == WARNING],
-            "training": {"epochs_run": len(hist.get("loss", [])),
-                         "best_epoch": best_epoch, "learning_curve": curve,
-                         "history": hist,
-                         "seconds": {"compile_build": t_compile, "reinit": t_init, "fit": t_fit,
-                                     "evaluate": t_eval, "epochs": timer.seconds, "bn_stats": bn_seconds,
-                                     "total": time.perf_counter() - t0},
-                         "train_images_per_second": _steady_rate(timer.seconds, len(batches) * batches.batch_size)},
-            "metrics": metrics,
-            "provenance": provenance(),
-            "predictions": predictions,
-        }
+        result = network_result(
+            variant=variant, split=split, seed=seed, profile=profile, dataset=dataset, input_size=size,
+            optimizer=optimizer_description(profile.learning_rate), determinism=self.determinism_,
+            cpu_threads=self.cpu_threads, validated=val is not None, patch_key=main.key, weights_used=weights_used,
+            history=history.history, best_epoch=best_epoch, learning_curve=curve,
+            seconds={"compile_build": t_compile, "reinit": t_init, "fit": t_fit, "evaluate": t_eval,
+                     "epochs": timer.seconds, "bn_stats": bn_seconds, "total": time.perf_counter() - t0},
+            images_per_epoch=len(batches) * batches.batch_size, metrics=metrics, predictions=predictions,
+            provenance=provenance())
         return result, features
