@@ -18,7 +18,7 @@ export PYTHONUNBUFFERED := 1
 # Reinstall when pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: venv book test test-torch clean
+.PHONY: venv book test test-all lint clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,12 +35,26 @@ book: venv
 	$(PY) -m breastnet.book --profile $(PROFILE) --results $(RESULTS) --workers $(WORKERS) \
 		$(if $(BREASTNET_DATA),--data $(BREASTNET_DATA),)
 
-# Everything on TensorFlow (the default backend), then the backend-agnostic
-# modules again on PyTorch: the GPU machine has PyTorch and JAX, not TensorFlow.
+# The tests touching Keras run twice: on TensorFlow (the default backend), then on PyTorch
+# (the GPU machine has PyTorch and JAX, not TensorFlow).
+BACKEND_TESTS := tests/test_losses.py tests/test_models.py tests/test_training.py tests/test_batchnorm.py \
+	tests/test_learning.py
+
+# The fast loop (a few minutes): unit tests and end-to-end sweeps on the `test` profile's
+# stand-in backbone, on both backends.
 test: venv
+	$(PY) -m pytest -q -m "not slow"
+	KERAS_BACKEND=torch $(PY) -m pytest -q -m "not slow and not tf_only" $(BACKEND_TESTS)
+
+# Everything: the fast loop plus the `slow` tests (the smoke book with the real backbones,
+# every module imported alone in a fresh interpreter). CI runs this and `lint`.
+test-all: venv
 	$(PY) -m pytest -q
-	KERAS_BACKEND=torch $(PY) -m pytest -q -m "not tf_only" tests/test_losses.py tests/test_models.py tests/test_training.py \
-		tests/test_batchnorm.py tests/test_learning.py
+	KERAS_BACKEND=torch $(PY) -m pytest -q -m "not tf_only" $(BACKEND_TESTS)
+
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
 
 clean:
 	rm -rf _build book/generated $(RESULTS)

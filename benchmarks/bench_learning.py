@@ -27,12 +27,12 @@ def run_curve(args) -> dict:
     from dataclasses import replace
 
     from breastnet.data.load import load_dataset
-    from breastnet.train.profiles import get_profile
-    from breastnet.train.runtime import limit_cpu_threads
+    from breastnet.model.variants import get_variant
     from breastnet.study.plan import make_splits, study_dataset
     from breastnet.train.batches import PatchStore
+    from breastnet.train.profiles import get_profile
+    from breastnet.train.runtime import limit_cpu_threads
     from breastnet.train.trainer import Trainer
-    from breastnet.model.variants import get_variant
 
     threads = limit_cpu_threads(args.threads) if args.threads else "backend default"
     profile = replace(get_profile(args.profile), epochs=args.epochs, patience=args.epochs, min_epochs=args.epochs,
@@ -47,8 +47,8 @@ def run_curve(args) -> dict:
     result, _ = trainer.run(data, PatchStore(data), split, get_variant(args.variant), seed=profile.seed + split.fold)
     hist = result["training"]["history"]
     return {"setting": {"variant": args.variant, "fold": args.fold, "crop": args.crop, "lr": args.lr,
-                        "bn_momentum": args.momentum, "size": profile.size, "batch_size": profile.batch_size, "dataset": data.name,
-                        "threads": threads},
+                        "bn_momentum": args.momentum, "size": profile.size, "batch_size": profile.batch_size,
+                        "dataset": data.name, "threads": threads},
             "history": hist, "metrics": result["metrics"], "seconds": result["training"]["seconds"],
             "wall": time.perf_counter() - start,
             "n": {k: result["dataset"][k] for k in ("n_train", "n_val", "n_test")}}

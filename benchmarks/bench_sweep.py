@@ -52,10 +52,10 @@ def project_runs(runs, size, n_train, batch):
 
     import numpy as np
 
-    from breastnet.train.profiles import get_profile
     from breastnet.data.splits import Split
-    from breastnet.train.trainer import Trainer
     from breastnet.model.variants import get_variant
+    from breastnet.train.profiles import get_profile
+    from breastnet.train.trainer import Trainer
 
     data, store = in_memory_project_data(n_train + 16, size)
     profile = replace(get_profile("cpu"), size=size, epochs=1, batch_size=batch, weights=None,

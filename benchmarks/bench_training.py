@@ -89,8 +89,8 @@ def in_memory_project_data(n, size):
     """A Dataset of n records and a patch store serving random uint8 patches from memory."""
     import numpy as np
 
-    from breastnet.data.records import Dataset, Record
     from breastnet.data.patches import PatchSet
+    from breastnet.data.records import Dataset, Record
 
     rng = np.random.default_rng(0)
     records = [Record(f"i{i}", "-", "-", int(i % 2), "3", 0.01, f"p{i}", "bench") for i in range(n)]
@@ -123,10 +123,10 @@ def run_project(size, steps, batch, settings):
 
     import numpy as np
 
-    from breastnet.train.profiles import get_profile
     from breastnet.data.splits import Split
-    from breastnet.train.trainer import Trainer
     from breastnet.model.variants import get_variant
+    from breastnet.train.profiles import get_profile
+    from breastnet.train.trainer import Trainer
 
     n = batch * steps
     data, store = in_memory_project_data(n + 4, size)
@@ -172,7 +172,7 @@ def run_config(config, size, steps, env):
     rows = []
     for proc in procs:
         stdout, stderr = proc.communicate()
-        lines = [l for l in stdout.splitlines() if l.startswith("{")]
+        lines = [line for line in stdout.splitlines() if line.startswith("{")]
         if proc.returncode or not lines:
             print(f"{config} {size}px failed:\n{stderr[-2000:]}")
             return None

@@ -5,8 +5,11 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np
+from dataclasses import replace
+
 import pytest
+
+from breastnet.model.variants import get_variant
 
 SHARED_BUSBRA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "BUS-BRA"
 
@@ -29,45 +32,28 @@ def tiny_dataset(tmp_path_factory):
                              cache_dir=tmp_path_factory.mktemp("tiny"))
 
 
-def tiny_backbone(include_top=False, weights=None, input_shape=None, pooling="avg", name="tiny"):
-    """A two-conv stand-in for keras.applications (same call, fixed inner layer names).
+def offline_imagenet_backbone(include_top=False, weights=None, input_shape=None, pooling="avg", name="tiny"):
+    """The tiny stand-in, posing as a backbone whose ImageNet weights cannot be fetched here."""
+    from breastnet.model.backbones import tiny_convnet
 
-    Its inner names repeat across instances, like DenseNet121's do, so two streams
-    of it reproduce the variable-name clash the streams' name scopes must prevent.
-    """
-    import keras
-
-    inputs = keras.Input(input_shape)
-    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu", name="conv1")(inputs)
-    x = keras.layers.BatchNormalization(name="bn1")(x)
-    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu", name="conv2")(x)
-    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    model = keras.Model(inputs, x, name=name)
-    if weights not in (None, "imagenet"):
-        model.load_weights(weights)
     if weights == "imagenet":
         raise OSError("no network here")
-    return model
+    return tiny_convnet(include_top, weights, input_shape, pooling, name)
 
 
 @pytest.fixture
-def tiny_backbone_registered(monkeypatch):
-    """Register 'tiny' in BACKBONES and return a variant factory using it."""
+def offline_backbone_registered(monkeypatch):
+    """Register 'offline' (claims ImageNet weights, cannot fetch them) and return a variant factory."""
     import keras
 
-    from breastnet.model import backbones as models
-    from breastnet.model.variants import get_variant
+    from breastnet.model import backbones
 
-    monkeypatch.setitem(models.BACKBONES, "tiny", models.Backbone(
-        tiny_backbone, keras.applications.densenet.preprocess_input, 32))
-
-    def make(name, alpha=None):
-        from dataclasses import replace
-
-        return replace(get_variant(name, alpha), backbone="tiny")
-
-    return make
+    monkeypatch.setitem(backbones.BACKBONES, "offline", backbones.Backbone(
+        offline_imagenet_backbone, keras.applications.densenet.preprocess_input, 32, imagenet=True))
+    return lambda name, alpha=None: replace(get_variant(name, alpha), backbone="offline")
 
 
-def rng():
-    return np.random.default_rng(0)
+@pytest.fixture
+def tiny_backbone_registered():
+    """A variant factory on the package's 'tiny' stand-in backbone (`breastnet.model.backbones`)."""
+    return lambda name, alpha=None: replace(get_variant(name, alpha), backbone="tiny")

@@ -68,8 +68,8 @@ def test_every_notebook_ran(smoke_book):
 def test_table1_has_a_number_in_every_cell_we_ran(smoke_book):
     from bs4 import BeautifulSoup
 
-    from breastnet.train.profiles import get_profile
     from breastnet.report import PAPER_TABLE1
+    from breastnet.train.profiles import get_profile
 
     soup = BeautifulSoup(page(smoke_book, "book/generated/05_results.html"), "html.parser")
     table = soup.find("table", id="table1")

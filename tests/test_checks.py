@@ -8,14 +8,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import SHARED_BUSBRA
 
 from breastnet.data.checks import check_dataset, main_check
-
-from breastnet.model.backbones import check_weights_file
 from breastnet.data.load import load_dataset
 from breastnet.data.problems import FATAL, WARNING, fatal_problems
-
-from conftest import SHARED_BUSBRA
+from breastnet.model.backbones import check_weights_file
 
 H, W = 40, 50  # image size of every fake dataset
 

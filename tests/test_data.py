@@ -3,12 +3,11 @@
 import cv2
 import numpy as np
 import pytest
+from conftest import SHARED_BUSBRA
 
 from breastnet.data.load import load_dataset
-
-from breastnet.data.records import resolve_data_path
 from breastnet.data.problems import DataError, fatal_problems, raise_if_fatal
-from conftest import SHARED_BUSBRA
+from breastnet.data.records import resolve_data_path
 
 
 def write_pair(folder, name, size=(40, 50)):

@@ -2,13 +2,13 @@
 
 import numpy as np
 
+from breastnet.data.splits import cv_splits
+from breastnet.model.variants import get_variant
+from breastnet.study.results import load_results
+from breastnet.study.sweep import run_sweep
 from breastnet.train.floor import run_floor
 from breastnet.train.metrics import METRIC_KEYS
 from breastnet.train.profiles import get_profile
-from breastnet.study.results import load_results
-from breastnet.data.splits import cv_splits
-from breastnet.study.sweep import run_sweep
-from breastnet.model.variants import get_variant
 
 
 def test_floor_result_has_the_networks_schema(tiny_dataset, tmp_path):

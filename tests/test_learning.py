@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from breastnet.data.layouts import load_manifest
-from breastnet.train.profiles import get_profile
 from breastnet.data.splits import cv_splits
 from breastnet.train.batches import PatchStore
+from breastnet.train.profiles import get_profile
 from breastnet.train.trainer import Trainer
 
 
@@ -40,7 +40,6 @@ def separable_dataset(tmp_path_factory):
     return load_manifest(folder)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("variant_name", ["DSTL", "DMTL"])
 def test_the_real_training_path_learns_separable_data(separable_dataset, tmp_path, tiny_backbone_registered,
                                                       variant_name):
@@ -63,7 +62,6 @@ def test_the_real_training_path_learns_separable_data(separable_dataset, tmp_pat
     assert np.isfinite(features).all()
 
 
-@pytest.mark.slow
 def test_bn_statistics_change_evaluation_not_training(separable_dataset, tmp_path, tiny_backbone_registered):
     """Same run evaluated with moving and with precise statistics: same training, other predictions.
 

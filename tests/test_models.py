@@ -73,11 +73,11 @@ def test_weights_file_that_does_not_fit_names_the_file(tmp_path, tiny_backbone_r
         build_model(get_variant("DSSL"), 32, weights=str(tmp_path / "missing.weights.h5"))
 
 
-def test_auto_weights_fall_back_loudly_and_are_recorded(tiny_backbone_registered, monkeypatch):
+def test_auto_weights_fall_back_loudly_and_are_recorded(offline_backbone_registered, monkeypatch):
     # "auto" warns once per process and backbone: start from a process that has not tried yet,
     # whatever ran before this test.
     monkeypatch.setattr(backbones, "_IMAGENET_UNAVAILABLE", {})
-    variant = tiny_backbone_registered("DSTL")
+    variant = offline_backbone_registered("DSTL")
     with pytest.warns(UserWarning, match="RANDOM INIT"):
         model = build_model(variant, 32, weights="auto")
     assert model.weights_used == "random init (imagenet unavailable)"
@@ -116,3 +116,10 @@ def test_config_round_trip_and_safe_mode_reload(tmp_path, tiny_backbone_register
     after = loaded.inference.predict(x, verbose=0)
     for key in ("malignancy", "birads", "features"):
         np.testing.assert_allclose(after[key], before[key], rtol=1e-6, atol=1e-6)
+
+
+def test_a_backbone_without_imagenet_weights_refuses_imagenet(tiny_backbone_registered):
+    variant = tiny_backbone_registered("DSSL")
+    assert build_model(variant, 32, weights="auto").weights_used == "random init"  # nothing to fetch: no warning
+    with pytest.raises(WeightsError, match="no ImageNet weights for the tiny backbone"):
+        build_model(variant, 32, weights="imagenet")

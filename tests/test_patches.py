@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from breastnet.data.augment import augment_pair
-
 from breastnet.data.patches import lesion_box, lesion_mask, load_patches, oa_hs_patch, square_crop
 
 

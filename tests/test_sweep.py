@@ -13,11 +13,11 @@ import pytest
 
 import breastnet.study.plan as plan
 import breastnet.study.sweep as sweep
-from breastnet.train.profiles import get_profile
-from breastnet.study.results import load_results
 from breastnet.data.splits import cv_splits
 from breastnet.study.plan import plan_runs
+from breastnet.study.results import load_results
 from breastnet.study.sweep import run_sweep
+from breastnet.train.profiles import get_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,10 +48,8 @@ def test_runs_sharing_architecture_and_seed_follow_each_other(tiny_dataset):
 
 
 @pytest.fixture
-def tiny_sweep(tiny_dataset, tmp_path, tiny_backbone_registered, monkeypatch):
-    monkeypatch.setattr(plan, "get_variant", tiny_backbone_registered)
-    profile = replace(get_profile("smoke"), folds=2, repeats=2, epochs=1, batch_size=4, subset=None,
-                      weights=None, run_eagerly=True)
+def tiny_sweep(tiny_dataset, tmp_path):
+    profile = replace(get_profile("test"), folds=2, repeats=2, epochs=1, batch_size=4, subset=None)
 
     def go(out):
         return run_sweep(tiny_dataset, profile, out, variants=["E-DSTL"], spectra=False,
@@ -78,12 +76,11 @@ def test_repeatable_and_resumable(tiny_sweep, tmp_path, monkeypatch):
     assert len(resumed) == 4
 
 
-@pytest.mark.slow
 def test_sigkill_mid_sweep_then_resume(tmp_path):
     """Kill a real sweep process as soon as its first run is on disk; the restart trains only the rest."""
     out = tmp_path / "results"
     env = dict(os.environ, BREASTNET_CACHE=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="3")
-    cmd = [sys.executable, "-m", "breastnet", "sweep", "--profile", "smoke", "--variants", "DSSL",
+    cmd = [sys.executable, "-m", "breastnet", "sweep", "--profile", "test", "--variants", "DSSL",
            "--no-spectra", "--quiet", "--out", str(out)]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 600
@@ -131,7 +128,7 @@ def test_fatal_problem_refuses_before_training(tiny_dataset, tiny_sweep, tmp_pat
     assert not list((tmp_path / "out").rglob("*_f*.json"))
 
 
-def test_warnings_are_recorded_in_result_files(tiny_dataset, tmp_path, tiny_backbone_registered, monkeypatch):
+def test_warnings_are_recorded_in_result_files(tiny_dataset, tmp_path):
     import cv2
 
     target, load = copy_dataset(tiny_dataset, tmp_path)
@@ -139,10 +136,10 @@ def test_warnings_are_recorded_in_result_files(tiny_dataset, tmp_path, tiny_back
     mask = cv2.imread(str(record.mask), cv2.IMREAD_GRAYSCALE)
     mask[:3, :3] = 255  # a second, tiny "lesion" in the corner
     cv2.imwrite(str(record.mask), mask)
-    monkeypatch.setattr(plan, "get_variant", tiny_backbone_registered)
-    profile = replace(get_profile("smoke"), subset=None, folds=2, epochs=1, batch_size=4, weights=None)
+    profile = replace(get_profile("test"), subset=None, folds=2, epochs=1, batch_size=4)
     _, results = run_sweep(load(target), profile, tmp_path / "out", variants=["DSSL"], spectra=False,
                            cache_dir=tmp_path / "cache", verbose=0, log=lambda *a: None)
+    assert results[0]["config"]["variant"]["backbone"] == "tiny"  # the test profile's stand-in, recorded
     codes = {w["code"] for w in results[0]["warnings"]}
     assert "mask-components" in codes
 
@@ -158,14 +155,13 @@ def test_architecture_blocks_keep_order_and_put_most_work_first(tiny_dataset):
     assert blocks[1] == [r for r in runs if "DSTL" in r.variant.name]  # in the order of `runs`
 
 
-@pytest.mark.slow
 def test_worker_processes_give_the_runs_of_one_process(tmp_path):
     """`--workers 2` trains each architecture in one of two processes: same runs, numbers equal up to rounding."""
     env = dict(os.environ, BREASTNET_CACHE=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="3")
     results = {}
     for workers in (1, 2):
         out = tmp_path / f"w{workers}"
-        log = subprocess.run([sys.executable, "-m", "breastnet", "sweep", "--profile", "smoke", "--variants",
+        log = subprocess.run([sys.executable, "-m", "breastnet", "sweep", "--profile", "test", "--variants",
                               "DSSL,DSTL", "--no-spectra", "--quiet", "--out", str(out), "--workers", str(workers)],
                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
         assert log.returncode == 0, log.stdout + log.stderr

@@ -6,12 +6,12 @@ import keras
 import numpy as np
 import pytest
 
+from breastnet.data.splits import cv_splits
+from breastnet.model.variants import get_variant
+from breastnet.train.batches import PatchStore
 from breastnet.train.metrics import METRIC_KEYS
 from breastnet.train.profiles import get_profile
-from breastnet.data.splits import cv_splits
-from breastnet.train.batches import PatchStore
 from breastnet.train.trainer import Trainer, paper_optimizer
-from breastnet.model.variants import get_variant
 
 
 def test_optimizer_reproduces_legacy_keras_decay():

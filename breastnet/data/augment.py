@@ -10,6 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+
 def random_affine(rng: np.random.Generator, size: int, rotation=10.0, shift=0.05, zoom=0.1):
     """A 2x3 affine matrix: flip, small rotation (degrees), shift and zoom (fractions)."""
     angle = rng.uniform(-rotation, rotation)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+
 def hash_record_files(digest, records) -> None:
     """Feed each record's id and the bytes of its image and mask into `digest`."""
     for r in records:

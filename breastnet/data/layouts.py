@@ -16,6 +16,7 @@ from .birads import birads_score, normalize_birads
 from .problems import FATAL, WARNING, DataError, Problem
 from .records import BUSBRA_CITATION, PATHOLOGY_LABELS, Dataset, Record
 
+
 def _is_blank(value) -> bool:
     return value is None or str(value).strip() in ("", "NaN", "nan", "NA", "None")
 

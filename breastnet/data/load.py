@@ -13,6 +13,7 @@ from .problems import FATAL, DataError, Problem
 from .records import Dataset, resolve_data_path
 from .synthetic import synthetic_dataset
 
+
 def detect_layout(root: Path) -> str:
     """Name the layout of a dataset folder or manifest file.
 

@@ -83,7 +83,7 @@ class Dataset:
     def has_birads(self) -> bool:
         return bool(self.records) and all(r.birads is not None for r in self.records)
 
-    def subset(self, ids, name: str | None = None) -> "Dataset":
+    def subset(self, ids, name: str | None = None) -> Dataset:
         """The dataset restricted to `ids`, in this dataset's order."""
         keep = set(ids)
         records = [r for r in self.records if r.id in keep]

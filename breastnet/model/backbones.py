@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import keras
 
@@ -28,11 +28,31 @@ class Backbone:
         constructor: keras.applications function.
         preprocess: its own preprocess_input.
         min_size: smallest input side keras.applications accepts.
+        imagenet: whether ImageNet weights exist for it.
     """
 
     constructor: Callable
     preprocess: Callable
     min_size: int
+    imagenet: bool = True
+
+
+def tiny_convnet(include_top=False, weights=None, input_shape=None, pooling="avg", name="tiny"):
+    """Two strided convolutions and a BatchNorm, global-average pooled: a stand-in backbone.
+
+    Not a model of the study: it exists so that the tests and quick looks (`test` profile)
+    run the real training path end to end in seconds. Same call as keras.applications;
+    its inner layer names repeat across instances, as DenseNet121's do, so two streams of
+    it exercise the name scopes that keep their variables apart.
+    """
+    if weights is not None:
+        raise ValueError(f"the tiny stand-in backbone has no pretrained weights (asked: {weights!r})")
+    inputs = keras.Input(input_shape)
+    x = keras.layers.Conv2D(4, 3, strides=2, activation="relu", name="conv1")(inputs)
+    x = keras.layers.BatchNormalization(name="bn1")(x)
+    x = keras.layers.Conv2D(8, 3, strides=2, activation="relu", name="conv2")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    return keras.Model(inputs, x, name=name)
 
 
 BACKBONES = {
@@ -44,6 +64,7 @@ BACKBONES = {
                                     keras.applications.inception_resnet_v2.preprocess_input, 75),
     "inception_v3": Backbone(keras.applications.InceptionV3,
                              keras.applications.inception_v3.preprocess_input, 75),
+    "tiny": Backbone(tiny_convnet, keras.applications.densenet.preprocess_input, 32, imagenet=False),
 }
 
 
@@ -102,8 +123,12 @@ def build_backbone(variant: Variant, size: int, weights=None, name: str = "oa"):
     arg, used = resolve_weights(weights)
     kwargs = dict(include_top=False, input_shape=(size, size, 3), pooling="avg",
                   name=f"{name}_{variant.backbone}")
+    if arg == "imagenet" and not spec.imagenet:
+        raise WeightsError(f"there are no ImageNet weights for the {variant.backbone} backbone")
     with keras.name_scope(name):
-        if arg == "auto" and variant.backbone in _IMAGENET_UNAVAILABLE:
+        if arg == "auto" and not spec.imagenet:
+            net, used = spec.constructor(weights=None, **kwargs), "random init"
+        elif arg == "auto" and variant.backbone in _IMAGENET_UNAVAILABLE:
             net, used = spec.constructor(weights=None, **kwargs), "random init (imagenet unavailable)"
         elif arg == "auto":
             try:

@@ -15,6 +15,7 @@ import keras
 from .backbones import build_backbone, input_size
 from .variants import Variant
 
+
 @keras.saving.register_keras_serializable(package="breastnet")
 class BreastNet(keras.Model):
     """The network of one Table 1 row: backbone streams, concatenated features, heads.

@@ -50,7 +50,7 @@ class Variant:
         """What the compiled graph depends on; alpha is not part of it."""
         return (self.streams, self.tasks, self.backbone)
 
-    def with_alpha(self, alpha: float) -> "Variant":
+    def with_alpha(self, alpha: float) -> Variant:
         return replace(self, alpha=float(alpha))
 
     def to_dict(self) -> dict:

@@ -17,8 +17,9 @@ from pathlib import Path
 import keras
 
 from ..data.splits import cv_splits, limited_subset, official_splits
-from ..model.variants import family, get_variant
+from ..model.variants import family
 from .results import _atomic_write_bytes
+
 
 @dataclass(frozen=True)
 class RunSpec:
@@ -53,6 +54,8 @@ def study_folder(out, dataset, profile, weights) -> Path:
     knobs = profile.to_dict()
     for k in ("variants", "alpha_small", "alpha_large", "spectrum_variants", "max_folds"):
         knobs.pop(k)  # these choose which runs exist, not what a run computes
+    if knobs.get("backbone") is None:
+        knobs.pop("backbone", None)  # added later: unset, it keeps older studies' folders
     ident = {"profile": knobs, "weights": str(weights), "backend": keras.backend.backend(),
              "dataset": dataset.name, "ids": hashlib.sha1("|".join(r.id for r in dataset.records).encode()).hexdigest()}
     digest = hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:8]
@@ -77,10 +80,10 @@ def plan_runs(profile, variants=None, alphas=None, spectra=True, splits=None) ->
     wanted = []
     for name in variants or profile.variants:
         for alpha in (alphas if alphas is not None else [None]):
-            wanted.append(get_variant(name, alpha))
+            wanted.append(profile.variant(name, alpha))
     if spectra and alphas is None:
         for name in profile.spectrum_variants:
-            wanted.extend(get_variant(name, a) for a in profile.alphas)
+            wanted.extend(profile.variant(name, a) for a in profile.alphas)
     if profile.max_folds is not None:
         splits = [s for s in splits if s.fold < profile.max_folds]
     runs, seen = [], set()

@@ -153,7 +153,7 @@ def load_results(folder, pattern: str = "*.json") -> list[dict]:
     return out
 
 
-def results_table(results) -> "list[dict]":
+def results_table(results) -> list[dict]:
     """One flat row per run: variant, alpha, fold, repeat and every metric."""
     rows = []
     for r in results:

@@ -8,12 +8,12 @@ whatever order Keras fetches them in.
 
 from __future__ import annotations
 
-
 import keras
 import numpy as np
 
 from ..data.augment import augment_pair, to_model_input
 from ..data.patches import load_patches
+
 
 class PatchStore:
     """Patches of one dataset by (size, margin, crop), each computed or read once."""

@@ -19,6 +19,7 @@ from sklearn.metrics import log_loss, roc_auc_score
 from ..model.batchnorm import assign_statistics, moving_statistics
 from .metrics import prediction_entropy_np
 
+
 def _mean_logs(logs_list):
     keys = logs_list[0].keys() if logs_list else ()
     return {k: float(np.mean([float(logs[k]) for logs in logs_list])) for k in keys}

@@ -16,8 +16,14 @@ import math
 import numpy as np
 from scipy.stats import pearsonr
 from sklearn.calibration import calibration_curve
-from sklearn.metrics import (accuracy_score, balanced_accuracy_score, brier_score_loss,
-                             recall_score, roc_auc_score, root_mean_squared_error)
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    brier_score_loss,
+    recall_score,
+    roc_auc_score,
+    root_mean_squared_error,
+)
 
 ECE_BINS = 10
 METRIC_KEYS = ("accuracy", "sensitivity", "specificity", "auc", "balanced_accuracy",

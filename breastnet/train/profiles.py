@@ -3,7 +3,8 @@
 The command line, the sweep and the notebooks all take a profile name.
 `smoke` proves the pipeline in minutes (CI builds the whole book with it);
 `cpu` is the whole study at reduced scale for two CPU cores; `paper` is the
-paper's protocol (224 px, 5 folds x 10 repeats) for a GPU.
+paper's protocol (224 px, 5 folds x 10 repeats) for a GPU; `test` is `smoke` with
+every network's backbone replaced by a two-convolution stand-in, for the fast tests.
 The alpha grids are ours: the paper plots them (Fig. 2a, 2b) without listing values.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from ..model.variants import STUDY_ROWS
+from ..model.variants import STUDY_ROWS, Variant, get_variant
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class Profile:
         curve_variant: the variant whose first run (repeat 0, fold 0) also records test
             AUC per epoch with both moving and precise BN statistics (the book's
             learning-curve figure); None: no run does.
+        backbone: None (each variant's own backbone), or a key of
+            `breastnet.model.backbones.BACKBONES` that replaces every network's backbone
+            ("tiny" in the `test` profile). Recorded in every result (config.variant.backbone).
     """
 
     name: str
@@ -83,6 +87,7 @@ class Profile:
     deterministic: bool = True
     seed: int = 0
     curve_variant: str | None = "DSTL"
+    backbone: str | None = None
 
     def __post_init__(self):
         checks = {"crop": ("pad", "stretch"), "monitor": ("val_ce", "val_auc", "val_loss"),
@@ -95,12 +100,19 @@ class Profile:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def replace(self, **changes) -> "Profile":
+    def replace(self, **changes) -> Profile:
         return replace(self, **changes)
 
     @property
     def alphas(self) -> tuple[float, ...]:
         return tuple(sorted(set(self.alpha_small) | set(self.alpha_large)))
+
+    def variant(self, name: str, alpha: float | None = None) -> Variant:
+        """A Table 1 row as this profile trains it: `get_variant`, with the profile's backbone if set."""
+        variant = get_variant(name, alpha)
+        if self.backbone is not None and variant.learned:
+            variant = replace(variant, backbone=self.backbone)
+        return variant
 
 
 PROFILES: dict[str, Profile] = {
@@ -115,6 +127,12 @@ PROFILES: dict[str, Profile] = {
         name="cpu", size=64, epochs=10, patience=3, min_epochs=4, batch_size=16, eval_batch_size=64,
         folds=3, repeats=1, subset=(150, 162), spectrum_variants=("E-DMTL",),
         alpha_small=(0.0, 0.1, 0.25), alpha_large=(0.0, 0.25, 1.0, 4.0)),
+    # test: the smoke book's plan on a stand-in backbone; the fast tests run sweeps with it.
+    "test": Profile(
+        name="test", size=32, epochs=2, patience=2, batch_size=8, eval_batch_size=16,
+        folds=2, repeats=1, val_fraction=0.25, subset=(12, 12),
+        alpha_small=(0.0, 0.25), alpha_large=(0.0, 0.25, 2.0), run_eagerly=True, weights=None,
+        backbone="tiny"),
     "paper": Profile(
         name="paper", size=224, epochs=100, patience=10, min_epochs=10, batch_size=16, eval_batch_size=64,
         folds=5, repeats=10, subset=(150, 162),

@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.problems import WARNING
-
 from ..model.variants import family
 from .metrics import classification_metrics, prediction_entropy_np, regression_metrics
+
 
 def run_identity(variant, split, seed, profile, dataset) -> dict:
     """The "run" block of a result file: what was run, on which fold, with which seed."""
