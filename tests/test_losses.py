@@ -103,3 +103,33 @@ def test_serialization_round_trip():
     assert isinstance(restored, EntropyRegularizedCrossEntropy)
     assert restored.get_config() == config
     assert value(restored) == pytest.approx(value(loss))
+
+
+# Sample weights, as in Keras' losses_test.py. By hand, alpha 0.5: per-sample losses
+# CE - 0.5 H = 0.223144 - 0.250201 = -0.027057 and 0.510826 - 0.336506 = 0.174320.
+L_HALF = np.array([-0.027057, 0.174320])
+
+
+def test_scalar_sample_weight_scales_the_loss():
+    loss = EntropyRegularizedCrossEntropy(alpha=0.5)
+    got = float(ops.convert_to_numpy(loss(Y, P, sample_weight=2.3)))
+    assert got == pytest.approx(2.3 * L_HALF.mean(), abs=1e-5)  # 2.3 * 0.073631 = 0.169352
+
+
+def test_per_sample_weights_weight_each_image():
+    # (1.2 * -0.027057 + 3.4 * 0.174320) / 2 = (-0.032468 + 0.592688) / 2 = 0.280110: Keras'
+    # sum_over_batch_size divides by the batch size, not by the sum of the weights.
+    loss = EntropyRegularizedCrossEntropy(alpha=0.5)
+    got = float(ops.convert_to_numpy(loss(Y, P, sample_weight=np.array([1.2, 3.4], "float32"))))
+    assert got == pytest.approx(0.280110, abs=1e-5)
+    summed = EntropyRegularizedCrossEntropy(alpha=0.5, reduction="sum")
+    got_sum = float(ops.convert_to_numpy(summed(Y, P, sample_weight=np.array([1.2, 3.4], "float32"))))
+    assert got_sum == pytest.approx(0.560220, abs=1e-5)
+
+
+def test_zero_weight_removes_an_image():
+    """A zero-weighted row (a padded evaluation row) contributes nothing to the sum."""
+    loss = EntropyRegularizedCrossEntropy(alpha=0.5, reduction="sum")
+    got = float(ops.convert_to_numpy(loss(Y, P, sample_weight=np.array([0.0, 1.0], "float32"))))
+    assert got == pytest.approx(L_HALF[1], abs=1e-5)
+    assert float(ops.convert_to_numpy(loss(Y, P, sample_weight=np.zeros(2, "float32")))) == 0.0
