@@ -27,7 +27,7 @@ def enable_determinism() -> str:
     global _DETERMINISM_ON
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        import tensorflow as tf  # backend switch: the only tf.* call, outside model/loss/metrics
+        import tensorflow as tf  # backend-specific settings live here, never in model, loss or metrics
 
         if not _DETERMINISM_ON:
             tf.config.experimental.enable_op_determinism()
