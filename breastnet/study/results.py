@@ -151,14 +151,3 @@ def load_results(folder, pattern: str = "*.json") -> list[dict]:
         result["path"] = str(path)
         out.append(result)
     return out
-
-
-def results_table(results) -> list[dict]:
-    """One flat row per run: variant, alpha, fold, repeat and every metric."""
-    rows = []
-    for r in results:
-        row = {k: r["run"][k] for k in ("variant", "family", "alpha", "fold", "repeat")}
-        row.update({k: (math.nan if v is None else v) for k, v in r["metrics"].items()})
-        row["epochs_run"] = r.get("training", {}).get("epochs_run")
-        rows.append(row)
-    return rows
