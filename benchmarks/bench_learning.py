@@ -35,23 +35,44 @@ def run_curve(args) -> dict:
     from breastnet.train.trainer import Trainer
 
     threads = limit_cpu_threads(args.threads) if args.threads else "backend default"
-    profile = replace(get_profile(args.profile), epochs=args.epochs, patience=args.epochs, min_epochs=args.epochs,
-                      crop=args.crop, learning_rate=args.lr, size=args.size or get_profile(args.profile).size,
-                      batch_size=args.batch or get_profile(args.profile).batch_size, bn_momentum=args.momentum,
-                      bn_stats="precise",
-                      curve_variant=args.variant, weights=None)
+    profile = replace(
+        get_profile(args.profile),
+        epochs=args.epochs,
+        patience=args.epochs,
+        min_epochs=args.epochs,
+        crop=args.crop,
+        learning_rate=args.lr,
+        size=args.size or get_profile(args.profile).size,
+        batch_size=args.batch or get_profile(args.profile).batch_size,
+        bn_momentum=args.momentum,
+        bn_stats="precise",
+        curve_variant=args.variant,
+        weights=None,
+    )
     data = study_dataset(load_dataset(args.data), profile)
     split = [s for s in make_splits(data, profile) if s.fold == args.fold and s.repeat == 0][0]
     trainer = Trainer(profile, verbose=0, cpu_threads=threads, curves_for_every_run=True)
     start = time.perf_counter()
     result, _ = trainer.run(data, PatchStore(data), split, get_variant(args.variant), seed=profile.seed + split.fold)
     hist = result["training"]["history"]
-    return {"setting": {"variant": args.variant, "fold": args.fold, "crop": args.crop, "lr": args.lr,
-                        "bn_momentum": args.momentum, "size": profile.size, "batch_size": profile.batch_size,
-                        "dataset": data.name, "threads": threads},
-            "history": hist, "metrics": result["metrics"], "seconds": result["training"]["seconds"],
-            "wall": time.perf_counter() - start,
-            "n": {k: result["dataset"][k] for k in ("n_train", "n_val", "n_test")}}
+    return {
+        "setting": {
+            "variant": args.variant,
+            "fold": args.fold,
+            "crop": args.crop,
+            "lr": args.lr,
+            "bn_momentum": args.momentum,
+            "size": profile.size,
+            "batch_size": profile.batch_size,
+            "dataset": data.name,
+            "threads": threads,
+        },
+        "history": hist,
+        "metrics": result["metrics"],
+        "seconds": result["training"]["seconds"],
+        "wall": time.perf_counter() - start,
+        "n": {k: result["dataset"][k] for k in ("n_train", "n_val", "n_test")},
+    }
 
 
 def table(paths) -> str:
@@ -59,11 +80,13 @@ def table(paths) -> str:
     for path in paths:
         run = json.loads(Path(path).read_text())
         s, h = run["setting"], run["history"]
-        lines.append(f"\n{s['variant']} fold {s['fold']} on {s['dataset']}, {s['size']} px, "
-                     f"batch {s.get('batch_size', 16)}, crop {s['crop']}, "
-                     f"lr {s['lr']:g}, BN momentum {s['bn_momentum']:g}, threads {s['threads']} "
-                     f"(train/val/test {run['n']['n_train']}/{run['n']['n_val']}/{run['n']['n_test']}; "
-                     f"{run['wall']:.0f} s, of which BN re-estimation {run['seconds']['bn_stats']:.0f} s)")
+        lines.append(
+            f"\n{s['variant']} fold {s['fold']} on {s['dataset']}, {s['size']} px, "
+            f"batch {s.get('batch_size', 16)}, crop {s['crop']}, "
+            f"lr {s['lr']:g}, BN momentum {s['bn_momentum']:g}, threads {s['threads']} "
+            f"(train/val/test {run['n']['n_train']}/{run['n']['n_val']}/{run['n']['n_test']}; "
+            f"{run['wall']:.0f} s, of which BN re-estimation {run['seconds']['bn_stats']:.0f} s)"
+        )
         lines.append("| epoch | " + " | ".join(str(e + 1) for e in range(len(h["loss"]))) + " |")
         lines.append("|---" * (len(h["loss"]) + 1) + "|")
         for key in ("val_ce", "val_auc_moving", "val_auc_precise", "test_auc_moving", "test_auc_precise"):

@@ -58,8 +58,16 @@ def project_runs(runs, size, n_train, batch):
     from breastnet.train.trainer import Trainer
 
     data, store = in_memory_project_data(n_train + 16, size)
-    profile = replace(get_profile("cpu"), size=size, epochs=1, batch_size=batch, weights=None,
-                      val_fraction=0.0, eval_batch_size=64, curve_variant=None)
+    profile = replace(
+        get_profile("cpu"),
+        size=size,
+        epochs=1,
+        batch_size=batch,
+        weights=None,
+        val_fraction=0.0,
+        eval_batch_size=64,
+        curve_variant=None,
+    )
     trainer = Trainer(profile, verbose=0)
     seconds = []
     for run in range(runs):
@@ -70,8 +78,15 @@ def project_runs(runs, size, n_train, batch):
         start = time.perf_counter()
         result, _ = trainer.run(data, store, split, get_variant("DSTL"), seed=run)
         parts = result["training"]["seconds"]
-        seconds.append({"total": time.perf_counter() - start, "trace_build": parts["compile_build"],
-                        "reinit": parts["reinit"], "fit": parts["fit"], "evaluate": parts["evaluate"]})
+        seconds.append(
+            {
+                "total": time.perf_counter() - start,
+                "trace_build": parts["compile_build"],
+                "reinit": parts["reinit"],
+                "fit": parts["fit"],
+                "evaluate": parts["evaluate"],
+            }
+        )
     return seconds
 
 
@@ -91,21 +106,41 @@ def main():
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     times = {}
     for kind in ("baseline", "project"):
-        out = subprocess.run([sys.executable, __file__, "--child", kind, "--runs", str(args.runs), "--size",
-                              str(args.size), "--train", str(args.train), "--batch", str(args.batch)],
-                             capture_output=True, text=True, env=env)
+        out = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                kind,
+                "--runs",
+                str(args.runs),
+                "--size",
+                str(args.size),
+                "--train",
+                str(args.train),
+                "--batch",
+                str(args.batch),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         lines = [line for line in out.stdout.splitlines() if line.startswith("[")]
         if out.returncode or not lines:
             print(f"{kind} failed:\n{out.stderr[-3000:]}")
             return 1
         times[kind] = json.loads(lines[-1])
         print(f"  done {kind}: {sum(t['total'] for t in times[kind]):.0f} s", flush=True)
-    print(f"\nbackend {os.environ.get('KERAS_BACKEND', 'tensorflow')}, {os.cpu_count()} CPUs, {args.size} px, "
-          f"{args.train} training images x 1 epoch per run, batch {args.batch}\n")
+    print(
+        f"\nbackend {os.environ.get('KERAS_BACKEND', 'tensorflow')}, {os.cpu_count()} CPUs, {args.size} px, "
+        f"{args.train} training images x 1 epoch per run, batch {args.batch}\n"
+    )
     print(f"{'run':>4}{'baseline s':>12}{'project s':>11}{'(trace+build':>14}{'reinit':>8}{'fit':>7}{'eval)':>7}")
     for i, (b, p) in enumerate(zip(times["baseline"], times["project"]), start=1):
-        print(f"{i:>4}{b['total']:>12.1f}{p['total']:>11.1f}{p['trace_build']:>14.1f}{p['reinit']:>8.1f}"
-              f"{p['fit']:>7.1f}{p['evaluate']:>7.1f}")
+        print(
+            f"{i:>4}{b['total']:>12.1f}{p['total']:>11.1f}{p['trace_build']:>14.1f}{p['reinit']:>8.1f}"
+            f"{p['fit']:>7.1f}{p['evaluate']:>7.1f}"
+        )
     total_b = sum(t["total"] for t in times["baseline"])
     total_p = sum(t["total"] for t in times["project"])
     print(f"{'all':>4}{total_b:>12.1f}{total_p:>11.1f}   ratio baseline/project {total_b / total_p:.2f}")

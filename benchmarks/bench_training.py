@@ -76,8 +76,13 @@ def two_stream_baseline(size):
     for stream in ("oa", "hs"):
         inputs[stream] = keras.Input((size, size, 3), name=stream)
         with keras.name_scope(stream):
-            net = keras.applications.DenseNet121(include_top=False, weights=None, input_shape=(size, size, 3),
-                                                 pooling="avg", name=f"{stream}_densenet121")
+            net = keras.applications.DenseNet121(
+                include_top=False,
+                weights=None,
+                input_shape=(size, size, 3),
+                pooling="avg",
+                name=f"{stream}_densenet121",
+            )
         feats.append(net(inputs[stream]))
     out = keras.layers.Dense(2, activation="softmax")(keras.layers.Concatenate()(feats))
     model = keras.Model(inputs, out)
@@ -130,13 +135,22 @@ def run_project(size, steps, batch, settings):
 
     n = batch * steps
     data, store = in_memory_project_data(n + 4, size)
-    profile = replace(get_profile("cpu"), size=size, epochs=1, batch_size=batch, weights=None,
-                      val_fraction=0.0, eval_batch_size=64, curve_variant=None,
-                      deterministic=settings.get("deterministic", True),
-                      run_eagerly=settings.get("run_eagerly", False))
+    profile = replace(
+        get_profile("cpu"),
+        size=size,
+        epochs=1,
+        batch_size=batch,
+        weights=None,
+        val_fraction=0.0,
+        eval_batch_size=64,
+        curve_variant=None,
+        deterministic=settings.get("deterministic", True),
+        run_eagerly=settings.get("run_eagerly", False),
+    )
     timer = BatchTimer()
-    trainer = Trainer(profile, verbose=0, callbacks=[timer.callback],
-                      steps_per_execution=settings.get("steps_per_execution", 1))
+    trainer = Trainer(
+        profile, verbose=0, callbacks=[timer.callback], steps_per_execution=settings.get("steps_per_execution", 1)
+    )
     split = Split(0, 0, np.arange(n), np.array([], dtype=np.int64), np.arange(n, n + 4))
     trainer.run(data, store, split, get_variant("DSTL"), seed=0)
     first = timer.seconds[0]
@@ -158,17 +172,30 @@ def child(args):
     else:
         first, rate, second_first = run_project(args.size, args.steps, batch, settings)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"config": args.config, "size": args.size, "batch": batch, "first_step_s": first,
-                      "second_run_first_step_s": second_first, "images_per_s": rate, "peak_mib": peak,
-                      "wall_s": time.perf_counter() - start}))
+    print(
+        json.dumps(
+            {
+                "config": args.config,
+                "size": args.size,
+                "batch": batch,
+                "first_step_s": first,
+                "second_run_first_step_s": second_first,
+                "images_per_s": rate,
+                "peak_mib": peak,
+                "wall_s": time.perf_counter() - start,
+            }
+        )
+    )
 
 
 def run_config(config, size, steps, env):
     """One row: the config's child process, or several at once for a multi-process config."""
     processes = CONFIGS[config][2].get("processes", 1)
     cmd = [sys.executable, __file__, "--child", "--config", config, "--size", str(size), "--steps", str(steps)]
-    procs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for _ in range(processes)]
+    procs = [
+        subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for _ in range(processes)
+    ]
     rows = []
     for proc in procs:
         stdout, stderr = proc.communicate()
@@ -180,12 +207,17 @@ def run_config(config, size, steps, env):
     if processes == 1:
         return rows[0]
     # Concurrent processes: throughput adds up; the slowest sets the times; memory adds up.
-    return {"config": config, "size": size, "batch": rows[0]["batch"],
-            "first_step_s": max(r["first_step_s"] for r in rows),
-            "second_run_first_step_s": max(r["second_run_first_step_s"] for r in rows),
-            "images_per_s": sum(r["images_per_s"] for r in rows),
-            "peak_mib": sum(r["peak_mib"] for r in rows), "wall_s": max(r["wall_s"] for r in rows),
-            "per_process_images_per_s": [r["images_per_s"] for r in rows]}
+    return {
+        "config": config,
+        "size": size,
+        "batch": rows[0]["batch"],
+        "first_step_s": max(r["first_step_s"] for r in rows),
+        "second_run_first_step_s": max(r["second_run_first_step_s"] for r in rows),
+        "images_per_s": sum(r["images_per_s"] for r in rows),
+        "peak_mib": sum(r["peak_mib"] for r in rows),
+        "wall_s": max(r["wall_s"] for r in rows),
+        "per_process_images_per_s": [r["images_per_s"] for r in rows],
+    }
 
 
 def main():
@@ -209,15 +241,19 @@ def main():
             if row is not None:
                 rows.append(row)
                 print(f"  done {config} {size}px in {row['wall_s']:.0f} s", flush=True)
-    print(f"\n{'config':<20}{'size':>5}{'batch':>6}{'1st step s':>11}{'2nd run 1st':>12}"
-          f"{'img/s':>8}{'peak MiB':>9}{'ratio':>7}")
+    print(
+        f"\n{'config':<20}{'size':>5}{'batch':>6}{'1st step s':>11}{'2nd run 1st':>12}"
+        f"{'img/s':>8}{'peak MiB':>9}{'ratio':>7}"
+    )
     for row in rows:
         base = next((r for r in rows if r["config"] == "baseline" and r["size"] == row["size"]), None)
         ratio = row["images_per_s"] / base["images_per_s"] if base else float("nan")
         second = row["second_run_first_step_s"]
-        print(f"{row['config']:<20}{row['size']:>5}{row['batch']:>6}{row['first_step_s']:>11.1f}"
-              f"{(f'{second:.1f}' if second is not None else '-'):>12}{row['images_per_s']:>8.2f}"
-              f"{row['peak_mib']:>9.0f}{ratio:>7.2f}")
+        print(
+            f"{row['config']:<20}{row['size']:>5}{row['batch']:>6}{row['first_step_s']:>11.1f}"
+            f"{(f'{second:.1f}' if second is not None else '-'):>12}{row['images_per_s']:>8.2f}"
+            f"{row['peak_mib']:>9.0f}{ratio:>7.2f}"
+        )
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(rows, fh, indent=1)

@@ -89,12 +89,13 @@ def _finish_notebook(path: Path, title: str | None = None) -> None:
         first = nb.cells[0]
         if first.cell_type != "markdown" or not first.source.startswith("# "):
             raise ValueError(f"{path}: the template's first cell must be its '# title' Markdown cell")
-        first.source = f"# {title}" + first.source[first.source.index("\n"):] if "\n" in first.source else f"# {title}"
+        first.source = f"# {title}" + first.source[first.source.index("\n") :] if "\n" in first.source else f"# {title}"
     nbformat.write(nb, path)
 
 
-def run_notebooks(profile: str = "cpu", data=None, results="results", root=None, log=print,
-                  only=None, train_seconds=None) -> BookBuild:
+def run_notebooks(
+    profile: str = "cpu", data=None, results="results", root=None, log=print, only=None, train_seconds=None
+) -> BookBuild:
     """Execute every template of the profile's book with papermill into `<root>/book/generated/`.
 
     Args:
@@ -130,8 +131,11 @@ def run_notebooks(profile: str = "cpu", data=None, results="results", root=None,
         timings_file.unlink(missing_ok=True)
     if train_seconds is not None:
         _record_time(timings_file, "training (python -m breastnet sweep)", train_seconds)
-    base = {"data": None if data_path is None else str(data_path.resolve()), "profile": prof.name,
-            "results": str(Path(results).resolve())}
+    base = {
+        "data": None if data_path is None else str(data_path.resolve()),
+        "profile": prof.name,
+        "results": str(Path(results).resolve()),
+    }
     build = BookBuild(html=None)
     what = "SYNTHETIC phantoms" if data_path is None else str(data_path)
     log(f"book: profile {prof.name}, data {what}, results {base['results']}, {len(plan)} notebooks -> {out}")
@@ -141,9 +145,15 @@ def run_notebooks(profile: str = "cpu", data=None, results="results", root=None,
             params["timings"] = str(timings_file)
         target = out / f"{name}.ipynb"
         start = time.perf_counter()
-        papermill.execute_notebook(str(root / "notebooks" / f"{template}.ipynb"), str(target),
-                                   parameters=params, cwd=str(out), progress_bar=False, log_output=False,
-                                   kernel_name="python3")
+        papermill.execute_notebook(
+            str(root / "notebooks" / f"{template}.ipynb"),
+            str(target),
+            parameters=params,
+            cwd=str(out),
+            progress_bar=False,
+            log_output=False,
+            kernel_name="python3",
+        )
         _finish_notebook(target, variant_title(extra["variant"]) if "variant" in extra else None)
         seconds = time.perf_counter() - start
         build.notebooks.append(target)
@@ -166,8 +176,19 @@ def train_all(profile: str = "cpu", data=None, results="results", log=print, wor
     Returns:
         The seconds it took.
     """
-    cmd = [sys.executable, "-m", "breastnet", "sweep", "--profile", profile, "--out", str(results), "--quiet",
-           "--workers", str(workers)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "breastnet",
+        "sweep",
+        "--profile",
+        profile,
+        "--out",
+        str(results),
+        "--quiet",
+        "--workers",
+        str(workers),
+    ]
     if data is not None:
         cmd += ["--data", str(data)]
     log(f"training: {' '.join(cmd[1:])}")
@@ -207,15 +228,22 @@ def build_html(root=None, log=print) -> tuple[Path, list[str], Path]:
     """
     root = Path(root or ROOT).resolve()
     start = time.perf_counter()
-    proc = subprocess.run(_jupyter_book() + ["build", "--all", str(root)], cwd=root, capture_output=True,
-                          text=True, env=dict(os.environ, PYTHONWARNINGS="ignore::DeprecationWarning"))
+    proc = subprocess.run(
+        _jupyter_book() + ["build", "--all", str(root)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONWARNINGS="ignore::DeprecationWarning"),
+    )
     output = proc.stdout + proc.stderr
     log_file = root / "_build" / "book-build.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.write_text(output)
     if proc.returncode != 0:
-        raise RuntimeError(f"jupyter-book build failed (exit {proc.returncode}); see {log_file}:\n"
-                           + "\n".join(output.splitlines()[-30:]))
+        raise RuntimeError(
+            f"jupyter-book build failed (exit {proc.returncode}); see {log_file}:\n"
+            + "\n".join(output.splitlines()[-30:])
+        )
     plain = re.sub(r"\x1b\[[0-9;]*m", "", output)  # Sphinx colours its warnings
     warnings = [line.strip() for line in plain.splitlines() if WARNING_LINE.search(line)]
     html = root / "_build" / "html"
@@ -223,8 +251,16 @@ def build_html(root=None, log=print) -> tuple[Path, list[str], Path]:
     return html, warnings, log_file
 
 
-def build_book(profile: str = "cpu", data=None, results="results", root=None, html: bool = True,
-               log=print, only=None, workers: int = 1) -> BookBuild:
+def build_book(
+    profile: str = "cpu",
+    data=None,
+    results="results",
+    root=None,
+    html: bool = True,
+    log=print,
+    only=None,
+    workers: int = 1,
+) -> BookBuild:
     """Run the notebooks, draw the method figure and build the HTML book.
 
     Args:
@@ -251,21 +287,38 @@ def build_book(profile: str = "cpu", data=None, results="results", root=None, ht
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m breastnet.book", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m breastnet.book", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--profile", default="cpu", help="smoke, cpu or paper (default cpu)")
-    parser.add_argument("--data", default=None,
-                        help="dataset path; default $BREASTNET_DATA, else the synthetic phantoms")
+    parser.add_argument(
+        "--data", default=None, help="dataset path; default $BREASTNET_DATA, else the synthetic phantoms"
+    )
     parser.add_argument("--results", default="results", help="results folder (default ./results)")
-    parser.add_argument("--only", nargs="+", default=None, metavar="NAME",
-                        help="run only these notebooks (names or prefixes: 01_data, 02_variant, 05...); "
-                             "the others keep their last output")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="run only these notebooks (names or prefixes: 01_data, 02_variant, 05...); "
+        "the others keep their last output",
+    )
     parser.add_argument("--notebooks-only", action="store_true", help="run the notebooks, skip jupyter-book")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="training processes before the notebooks (python -m breastnet sweep --workers)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="training processes before the notebooks (python -m breastnet sweep --workers)",
+    )
     args = parser.parse_args(argv)
-    build_book(args.profile, args.data or None, args.results, html=not args.notebooks_only, only=args.only,
-               workers=args.workers)
+    build_book(
+        args.profile,
+        args.data or None,
+        args.results,
+        html=not args.notebooks_only,
+        only=args.only,
+        workers=args.workers,
+    )
     return 0
 
 

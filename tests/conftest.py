@@ -28,8 +28,7 @@ def tiny_dataset(tmp_path_factory):
     """20 synthetic images (10 benign, 10 malignant) as a manifest dataset."""
     from breastnet.data.synthetic import synthetic_dataset
 
-    return synthetic_dataset(n_benign=10, n_malignant=10, seed=3,
-                             cache_dir=tmp_path_factory.mktemp("tiny"))
+    return synthetic_dataset(n_benign=10, n_malignant=10, seed=3, cache_dir=tmp_path_factory.mktemp("tiny"))
 
 
 def offline_imagenet_backbone(include_top=False, weights=None, input_shape=None, pooling="avg", name="tiny"):
@@ -48,8 +47,11 @@ def offline_backbone_registered(monkeypatch):
 
     from breastnet.model import backbones
 
-    monkeypatch.setitem(backbones.BACKBONES, "offline", backbones.Backbone(
-        offline_imagenet_backbone, keras.applications.densenet.preprocess_input, 32, imagenet=True))
+    monkeypatch.setitem(
+        backbones.BACKBONES,
+        "offline",
+        backbones.Backbone(offline_imagenet_backbone, keras.applications.densenet.preprocess_input, 32, imagenet=True),
+    )
     return lambda name, alpha=None: replace(get_variant(name, alpha), backbone="offline")
 
 

@@ -23,7 +23,7 @@ def numpy_conv_outputs(images, conv):
     out = np.zeros((n, h - 2, w - 2, kernel.shape[-1]))
     for i in range(h - 2):
         for j in range(w - 2):
-            window = images[:, i:i + 3, j:j + 3, :].astype(np.float64)
+            window = images[:, i : i + 3, j : j + 3, :].astype(np.float64)
             out[:, i, j, :] = np.einsum("nabc,abcd->nd", window, kernel) + bias
     return out.reshape(-1, kernel.shape[-1])
 
@@ -63,11 +63,14 @@ def test_batchnorm_layers_are_found_in_nested_models_once():
     assert set_momentum(model, 0.9) == 2 and all(bn.momentum == 0.9 for bn in batchnorm_layers(model))
 
 
-@pytest.mark.parametrize("n, size, expected", [
-    (12, 4, [([0, 1, 2, 3], 4), ([4, 5, 6, 7], 4), ([8, 9, 10, 11], 4)]),
-    (10, 4, [([0, 1, 2, 3], 4), ([4, 5, 6, 7], 4), ([6, 7, 8, 9], 2)]),  # last batch: 2 new rows
-    (3, 8, [([0, 1, 2], 3)]),
-])
+@pytest.mark.parametrize(
+    "n, size, expected",
+    [
+        (12, 4, [([0, 1, 2, 3], 4), ([4, 5, 6, 7], 4), ([8, 9, 10, 11], 4)]),
+        (10, 4, [([0, 1, 2, 3], 4), ([4, 5, 6, 7], 4), ([6, 7, 8, 9], 2)]),  # last batch: 2 new rows
+        (3, 8, [([0, 1, 2], 3)]),
+    ],
+)
 def test_batch_rows_cover_every_row_once_with_one_shape(n, size, expected):
     got = batch_rows(n, size)
     assert [(rows.tolist(), weight) for rows, weight in got] == expected

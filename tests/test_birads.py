@@ -5,8 +5,10 @@ import pytest
 from breastnet.data.birads import BIRADS_SCORES, birads_score, normalize_birads
 
 
-@pytest.mark.parametrize("category, score", [
-    ("2", 0.0), ("3", 0.01), ("4A", 0.06), ("4B", 0.30), ("4C", 0.725), ("5", 0.975), ("6", 1.0), ("4", 0.485)])
+@pytest.mark.parametrize(
+    "category, score",
+    [("2", 0.0), ("3", 0.01), ("4A", 0.06), ("4B", 0.30), ("4C", 0.725), ("5", 0.975), ("6", 1.0), ("4", 0.485)],
+)
 def test_scores_match_the_acr_ranges(category, score):
     assert BIRADS_SCORES[category] == pytest.approx(score)
 

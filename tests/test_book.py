@@ -107,8 +107,13 @@ def test_every_figure_file_is_there(smoke_book):
             target = (path.parent / src).resolve()
             assert target.is_file(), f"{path.relative_to(html)}: missing image {src}"
             images.setdefault(path.relative_to(html).as_posix(), []).append(src)
-    expected = {"book/method.html": 1, "book/generated/01_data.html": 1, "book/generated/03_alpha_spectra.html": 2,
-                "book/generated/04_pca.html": 1, "book/generated/05_results.html": 2}
+    expected = {
+        "book/method.html": 1,
+        "book/generated/01_data.html": 1,
+        "book/generated/03_alpha_spectra.html": 2,
+        "book/generated/04_pca.html": 1,
+        "book/generated/05_results.html": 2,
+    }
     for name, count in expected.items():
         assert len(images.get(name, [])) >= count, f"{name}: {images.get(name)}"
     variant_pages = [p for p in images if "02_variant_" in p]
@@ -127,8 +132,12 @@ def test_no_unresolved_glue_and_no_unexplained_warning(smoke_book):
 def test_pages_say_the_data_are_synthetic(smoke_book):
     assert "book/intro.html" in page(smoke_book, "index.html")  # the front page redirects to the intro
     assert "SYNTHETIC data: not patient data" in page(smoke_book, "book/intro.html")
-    for name in ("book/generated/05_results.html", "book/generated/03_alpha_spectra.html",
-                 "book/generated/04_pca.html", "book/discussion.html"):
+    for name in (
+        "book/generated/05_results.html",
+        "book/generated/03_alpha_spectra.html",
+        "book/generated/04_pca.html",
+        "book/discussion.html",
+    ):
         assert "SYNTHETIC" in page(smoke_book, name), name
     assert "not testable here" in page(smoke_book, "book/discussion.html")
     title = re.search(r"<title>(.*?)</title>", page(smoke_book, "book/generated/02_variant_09_E-DMTL.html"), re.S)

@@ -31,7 +31,7 @@ def _mask(boxes=((10, 12, 20, 15),), h=H, w=W) -> np.ndarray:
     """0/255 mask with one filled rectangle (x, y, w, h) per box."""
     mask = np.zeros((h, w), np.uint8)
     for x, y, bw, bh in boxes:
-        mask[y:y + bh, x:x + bw] = 255
+        mask[y : y + bh, x : x + bw] = 255
     return mask
 
 
@@ -42,9 +42,15 @@ def _manifest(tmp_path, edit=None, n=4) -> Path:
     for i in range(n):
         _png(base / "images" / f"img{i}.png", _image())
         _png(base / "masks" / f"img{i}.png", _mask())
-        rows.append({"image": f"images/img{i}.png", "mask": f"masks/img{i}.png",
-                     "pathology": ("benign", "malignant")[i % 2], "birads": "2345"[i % 4],
-                     "patient": f"p{i}"})
+        rows.append(
+            {
+                "image": f"images/img{i}.png",
+                "mask": f"masks/img{i}.png",
+                "pathology": ("benign", "malignant")[i % 2],
+                "birads": "2345"[i % 4],
+                "patient": f"p{i}",
+            }
+        )
     if edit:
         edit(rows)
     fields = list(dict.fromkeys(k for row in rows for k in row))
@@ -55,8 +61,7 @@ def _manifest(tmp_path, edit=None, n=4) -> Path:
     return base / "manifest.csv"
 
 
-BUSBRA_FIELDS = ["ID", "Case", "Histology", "Pathology", "BIRADS", "Device", "Width", "Height",
-                 "Side", "BBOX"]
+BUSBRA_FIELDS = ["ID", "Case", "Histology", "Pathology", "BIRADS", "Device", "Width", "Height", "Side", "BBOX"]
 
 
 def _busbra(tmp_path, width=W, height=H, bbox="[11,13,19,14]") -> Path:
@@ -67,8 +72,7 @@ def _busbra(tmp_path, width=W, height=H, bbox="[11,13,19,14]") -> Path:
     with open(root / "bus_data.csv", "w", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(BUSBRA_FIELDS)
-        writer.writerow(["bus_0001-l", 1, "fibroadenoma", "benign", 3, "GE Logiq 7", width, height,
-                         "left", bbox])
+        writer.writerow(["bus_0001-l", 1, "fibroadenoma", "benign", 3, "GE Logiq 7", width, height, "left", bbox])
     return root
 
 
@@ -142,6 +146,7 @@ def test_missing_mask_file(tmp_path):
 def test_blank_mask_cell_comes_through_once(tmp_path):
     def edit(rows):
         rows[1]["mask"] = ""
+
     p = _only(_check(_manifest(tmp_path, edit)), "mask-missing")
     assert p.severity == FATAL
     assert p.where == "manifest.csv (img1)"
@@ -198,6 +203,7 @@ def test_mask_with_several_lesions_warns_and_keeps_largest(tmp_path):
 def test_unknown_pathology(tmp_path):
     def edit(rows):
         rows[1]["pathology"] = "maybe"
+
     p = _only(_check(_manifest(tmp_path, edit)), "pathology-unknown")
     assert p.severity == FATAL
     assert p.where == "manifest.csv row 3 (img1)" and "'maybe'" in p.message
@@ -208,6 +214,7 @@ def test_duplicate_id(tmp_path):
         for i, row in enumerate(rows):
             row["id"] = f"case{i}"
         rows[2]["id"] = "case0"
+
     p = _only(_check(_manifest(tmp_path, edit)), "id-duplicate")
     assert p.severity == FATAL
     assert p.where == "manifest.csv row 4 (case0)" and "first seen at row 2" in p.message
@@ -218,6 +225,7 @@ def test_same_image_under_two_ids(tmp_path):
         for i, row in enumerate(rows):
             row["id"] = f"case{i}"
         rows[3]["image"] = rows[0]["image"]
+
     p = _only(_check(_manifest(tmp_path, edit)), "image-duplicate")
     assert p.severity == FATAL
     assert p.where == "manifest.csv row 5 (case3)"
@@ -227,16 +235,17 @@ def test_same_image_under_two_ids(tmp_path):
 def test_nan_cell(tmp_path):
     def edit(rows):
         rows[2]["patient"] = "NaN"
+
     p = _only(_check(_manifest(tmp_path, edit)), "cell-empty")
     assert p.severity == FATAL
     assert p.where == "manifest.csv row 4" and "patient" in p.message
 
 
-@pytest.mark.parametrize("value, code, words", [("", "birads-missing", "missing"),
-                                                 ("7", "birads-unknown", "'7'")])
+@pytest.mark.parametrize("value, code, words", [("", "birads-missing", "missing"), ("7", "birads-unknown", "'7'")])
 def test_birads_problems_are_fatal_only_for_multitask(tmp_path, value, code, words):
     def edit(rows):
         rows[1]["birads"] = value
+
     path = _manifest(tmp_path, edit)
     single = _only(_check(path), code)
     assert single.severity == WARNING
@@ -304,8 +313,9 @@ def test_weights_file_that_does_not_fit(tmp_path, tiny_backbone_registered):
 
 
 def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "breastnet", "check", *map(str, args)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "breastnet", "check", *map(str, args)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_cli_exit_codes(tmp_path):

@@ -38,7 +38,8 @@ def test_manifest(tmp_path):
     (tmp_path / "manifest.csv").write_text(
         "image,mask,pathology,birads,patient\n"
         "img/a.png,img/a_mask.png,benign,3,P1\n"
-        "img/b.png,img/b_mask.png,malignant,4C,P2\n")
+        "img/b.png,img/b_mask.png,malignant,4C,P2\n"
+    )
     ds = load_dataset(tmp_path / "manifest.csv")
     assert [r.id for r in ds.records] == ["a", "b"]
     assert ds.records[1].birads_score == pytest.approx(0.725)

@@ -114,12 +114,12 @@ def test_contrast_ring_width(side, ring):
 
     def frame(d):  # the pixels at (chessboard) distance d from the lesion square
         f = np.zeros((200, 240), bool)
-        f[y - d:y + side + d, x - d:x + side + d] = True
-        f[y - d + 1:y + side + d - 1, x - d + 1:x + side + d - 1] = False
+        f[y - d : y + side + d, x - d : x + side + d] = True
+        f[y - d + 1 : y + side + d - 1, x - d + 1 : x + side + d - 1] = False
         return f
 
     within = np.zeros((200, 240), bool)
-    within[y - ring:y + side + ring, x - ring:x + side + ring] = True
+    within[y - ring : y + side + ring, x - ring : x + side + ring] = True
     assert contrast(within) == pytest.approx(100 / 255, abs=1e-12)  # the ring sees only 150
     assert contrast(frame(ring + 1)) == pytest.approx(150 / 255, abs=1e-12)  # never reaches ring + 1
     assert contrast(frame(ring)) < 150 / 255 - 0.01  # but reaches `ring` px out
@@ -153,14 +153,17 @@ def test_posterior_shadow_is_zero_without_a_band_below():
     assert named(canvas(), mask)["posterior_shadow"] == 0.0
 
 
-@pytest.mark.parametrize("region", [
-    (slice(5, 6), slice(5, 6)),      # one pixel: zero perimeter
-    (slice(5, 6), slice(5, 7)),      # two pixels: zero area, 2 contour points
-    (slice(5, 6), slice(5, 80)),     # a horizontal line
-    (slice(5, 90), slice(5, 6)),     # a vertical line
-    (slice(None), slice(None)),      # the whole image: no ring, no band below
-    (slice(190, 200), slice(0, 30)),  # in a corner
-])
+@pytest.mark.parametrize(
+    "region",
+    [
+        (slice(5, 6), slice(5, 6)),  # one pixel: zero perimeter
+        (slice(5, 6), slice(5, 7)),  # two pixels: zero area, 2 contour points
+        (slice(5, 6), slice(5, 80)),  # a horizontal line
+        (slice(5, 90), slice(5, 6)),  # a vertical line
+        (slice(None), slice(None)),  # the whole image: no ring, no band below
+        (slice(190, 200), slice(0, 30)),  # in a corner
+    ],
+)
 def test_degenerate_lesions_are_finite(region):
     mask = np.zeros((200, 240), np.uint8)
     mask[region] = 255
@@ -245,8 +248,14 @@ def test_the_floor_separates_synthetic_phantoms(tmp_path):
     y = np.array([r.pathology for r in ds.records])
     groups = [r.patient for r in ds.records]
     suspicion = np.array([float(r.meta["suspicion"]) for r in ds.records])
-    p = cross_val_predict(descriptor_pipeline(0), x, y, groups=groups, method="predict_proba",
-                          cv=StratifiedGroupKFold(5, shuffle=True, random_state=0))[:, 1]
+    p = cross_val_predict(
+        descriptor_pipeline(0),
+        x,
+        y,
+        groups=groups,
+        method="predict_proba",
+        cv=StratifiedGroupKFold(5, shuffle=True, random_state=0),
+    )[:, 1]
     assert roc_auc_score(y, p) > 0.8
     assert roc_auc_score(suspicion > 0.5, p) > 0.9
 

@@ -13,8 +13,9 @@ from breastnet.train.profiles import get_profile
 
 def test_floor_result_has_the_networks_schema(tiny_dataset, tmp_path):
     split = cv_splits(tiny_dataset.records, n_folds=2, repeats=1, seed=0, val_fraction=0.25)[0]
-    result, features = run_floor(tiny_dataset, split, get_variant("Descriptors"), 0, get_profile("smoke"),
-                                 cache_dir=tmp_path)
+    result, features = run_floor(
+        tiny_dataset, split, get_variant("Descriptors"), 0, get_profile("smoke"), cache_dir=tmp_path
+    )
     assert set(result["metrics"]) >= {"accuracy", "sensitivity", "specificity", "auc", "balanced_accuracy"}
     assert result["run"]["variant"] == result["run"]["family"] == "Descriptors"
     assert result["predictions"]["id"] == [tiny_dataset.records[i].id for i in split.test]

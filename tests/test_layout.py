@@ -70,7 +70,7 @@ def test_no_import_cycle():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycle = stack[stack.index(nxt):] + [nxt]
+                cycle = stack[stack.index(nxt) :] + [nxt]
                 pytest.fail("import cycle: " + " -> ".join(cycle))
             if nxt not in state:
                 visit(nxt, stack + [nxt])
@@ -92,8 +92,13 @@ def test_each_module_imports_alone_in_a_fresh_interpreter():
     """Every module imports first, alone: no import order hides a cycle or a missing import."""
     failures = []
     for module in sorted(m for m in MODULES if m != "breastnet.__main__"):
-        proc = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True,
-                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}, timeout=300)
+        proc = subprocess.run(
+            [sys.executable, "-c", f"import {module}"],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+            timeout=300,
+        )
         if proc.returncode:
             failures.append(f"{module}: {proc.stderr.strip().splitlines()[-1]}")
     assert not failures, "\n".join(failures)

@@ -30,31 +30,47 @@ def separable_dataset(tmp_path_factory):
         cx, cy = rng.integers(40, 56, 2)
         axes = (10, 24) if malignant else (18, 18)
         cv2.ellipse(mask, (int(cx), int(cy)), axes, 0, 0, 360, 255, -1)
-        image[mask > 0] = (rng.normal(35, 8, (mask > 0).sum()) if malignant
-                           else rng.normal(200, 8, (mask > 0).sum())).clip(0, 255)
+        image[mask > 0] = (
+            rng.normal(35, 8, (mask > 0).sum()) if malignant else rng.normal(200, 8, (mask > 0).sum())
+        ).clip(0, 255)
         cv2.imwrite(str(folder / f"img{n:02d}.png"), image)
         cv2.imwrite(str(folder / f"mask{n:02d}.png"), mask)
-        rows.append(f"img{n:02d}.png,mask{n:02d}.png,{'malignant' if malignant else 'benign'},"
-                    f"{'5' if malignant else '2'},p{n:02d}")
+        rows.append(
+            f"img{n:02d}.png,mask{n:02d}.png,{'malignant' if malignant else 'benign'},"
+            f"{'5' if malignant else '2'},p{n:02d}"
+        )
     (folder / "manifest.csv").write_text("\n".join(rows) + "\n")
     return load_manifest(folder)
 
 
 @pytest.mark.parametrize("variant_name", ["DSTL", "DMTL"])
-def test_the_real_training_path_learns_separable_data(separable_dataset, tmp_path, tiny_backbone_registered,
-                                                      variant_name):
+def test_the_real_training_path_learns_separable_data(
+    separable_dataset, tmp_path, tiny_backbone_registered, variant_name
+):
     """Held-out accuracy >= 0.9 and AUC >= 0.95 after a few epochs of the paper's SGD.
 
     The tiny backbone has a BatchNorm layer whose moving averages (momentum 0.99) are
     still mostly at their initial 0/1 after these 24 steps: evaluated with them, the
     same weights give one class to every image (see the next test).
     """
-    profile = replace(get_profile("smoke"), size=32, epochs=8, patience=8, min_epochs=1, batch_size=8,
-                      eval_batch_size=8, subset=None, weights=None, run_eagerly=False, learning_rate=0.05)
+    profile = replace(
+        get_profile("smoke"),
+        size=32,
+        epochs=8,
+        patience=8,
+        min_epochs=1,
+        batch_size=8,
+        eval_batch_size=8,
+        subset=None,
+        weights=None,
+        run_eagerly=False,
+        learning_rate=0.05,
+    )
     split = cv_splits(separable_dataset.records, n_folds=2, repeats=1, seed=0, val_fraction=0.25)[0]
     store = PatchStore(separable_dataset, cache_dir=tmp_path, progress=False)
-    result, features = Trainer(profile, verbose=0).run(separable_dataset, store, split,
-                                                       tiny_backbone_registered(variant_name), seed=0)
+    result, features = Trainer(profile, verbose=0).run(
+        separable_dataset, store, split, tiny_backbone_registered(variant_name), seed=0
+    )
     metrics = result["metrics"]
     assert metrics["accuracy"] >= 0.9, metrics
     assert metrics["auc"] >= 0.95, metrics
@@ -70,9 +86,20 @@ def test_bn_statistics_change_evaluation_not_training(separable_dataset, tmp_pat
     on JAX it did not, so the collapse itself is not asserted, only that the knob acts on
     evaluation alone and that precise statistics learn.
     """
-    base = replace(get_profile("smoke"), size=32, epochs=8, patience=8, min_epochs=8, batch_size=8,
-                   eval_batch_size=8, subset=None, weights=None, run_eagerly=False, learning_rate=0.05,
-                   curve_variant=None)
+    base = replace(
+        get_profile("smoke"),
+        size=32,
+        epochs=8,
+        patience=8,
+        min_epochs=8,
+        batch_size=8,
+        eval_batch_size=8,
+        subset=None,
+        weights=None,
+        run_eagerly=False,
+        learning_rate=0.05,
+        curve_variant=None,
+    )
     split = cv_splits(separable_dataset.records, n_folds=2, repeats=1, seed=0, val_fraction=0.25)[0]
     store = PatchStore(separable_dataset, cache_dir=tmp_path, progress=False)
     results = {}
@@ -80,8 +107,9 @@ def test_bn_statistics_change_evaluation_not_training(separable_dataset, tmp_pat
         trainer = Trainer(replace(base, bn_stats=stats), verbose=0)
         results[stats], _ = trainer.run(separable_dataset, store, split, tiny_backbone_registered("DSTL"), seed=0)
     # Training is the same computation either way: evaluation must not change it.
-    np.testing.assert_allclose(results["moving"]["training"]["history"]["loss"],
-                               results["precise"]["training"]["history"]["loss"], rtol=1e-5)
+    np.testing.assert_allclose(
+        results["moving"]["training"]["history"]["loss"], results["precise"]["training"]["history"]["loss"], rtol=1e-5
+    )
     assert results["precise"]["metrics"]["accuracy"] >= 0.9
     assert results["moving"]["config"]["bn_stats"] == "moving"
     p = {k: np.array(r["predictions"]["p_malignant"]) for k, r in results.items()}

@@ -33,11 +33,14 @@ def test_hand_computed_value():
     assert value(EntropyRegularizedCrossEntropy(alpha=0.5)) == pytest.approx(0.073631, abs=1e-5)
 
 
-@pytest.mark.parametrize("reduction, expected", [
-    ("sum", (CE - 0.25 * H).sum()),
-    ("none", CE - 0.25 * H),
-    ("sum_over_batch_size", (CE - 0.25 * H).mean()),
-])
+@pytest.mark.parametrize(
+    "reduction, expected",
+    [
+        ("sum", (CE - 0.25 * H).sum()),
+        ("none", CE - 0.25 * H),
+        ("sum_over_batch_size", (CE - 0.25 * H).mean()),
+    ],
+)
 def test_reductions(reduction, expected):
     got = ops.convert_to_numpy(EntropyRegularizedCrossEntropy(alpha=0.25, reduction=reduction)(Y, P))
     np.testing.assert_allclose(got, expected, atol=1e-5)
@@ -71,8 +74,7 @@ def test_gradient_pushes_toward_higher_entropy():
         return value(EntropyRegularizedCrossEntropy(1.0), y, p) - value(EntropyRegularizedCrossEntropy(0.0), y, p)
 
     eps = 1e-3  # central differences: backend-agnostic and enough for the sign
-    grad = np.array([[(penalty(logits + eps * d) - penalty(logits - eps * d)) / (2 * eps)
-                      for d in np.eye(2)]])
+    grad = np.array([[(penalty(logits + eps * d) - penalty(logits - eps * d)) / (2 * eps) for d in np.eye(2)]])
     step = logits - 0.1 * grad
     h = lambda z: float(ops.convert_to_numpy(prediction_entropy(ops.softmax(z.astype("float32"))))[0])  # noqa: E731
     assert h(step) > h(logits)

@@ -10,11 +10,14 @@ from breastnet.model.network import BreastNet, build_model
 from breastnet.model.variants import get_variant
 
 
-@pytest.mark.parametrize("name, inputs, outputs, features", [
-    ("DSSL", {"oa"}, {"malignancy": 2}, 1024),
-    ("E-DSTL", {"oa", "hs"}, {"malignancy": 2}, 2048),
-    ("E-DMTL", {"oa", "hs"}, {"malignancy": 2, "birads": 1}, 2048),
-])
+@pytest.mark.parametrize(
+    "name, inputs, outputs, features",
+    [
+        ("DSSL", {"oa"}, {"malignancy": 2}, 1024),
+        ("E-DSTL", {"oa", "hs"}, {"malignancy": 2}, 2048),
+        ("E-DMTL", {"oa", "hs"}, {"malignancy": 2, "birads": 1}, 2048),
+    ],
+)
 def test_paper_variants_inputs_outputs(name, inputs, outputs, features):
     model = build_model(get_variant(name), 32, weights=None)
     assert set(model.input) == inputs
@@ -101,9 +104,15 @@ def test_nothing_is_downloaded_unless_imagenet_is_asked_for(monkeypatch, tmp_pat
 def test_config_round_trip_and_safe_mode_reload(tmp_path, tiny_backbone_registered):
     """A saved model reloads without the training code (safe_mode) and predicts the same."""
     model = build_model(tiny_backbone_registered("E-DMTL", alpha=0.5), 32)
-    assert model.get_config() == {"streams": ["oa", "hs"], "tasks": ["classification", "birads"],
-                                  "backbone": "tiny", "size": 32, "alpha": 0.5, "name": "E_DMTL",
-                                  "trainable": True}
+    assert model.get_config() == {
+        "streams": ["oa", "hs"],
+        "tasks": ["classification", "birads"],
+        "backbone": "tiny",
+        "size": 32,
+        "alpha": 0.5,
+        "name": "E_DMTL",
+        "trainable": True,
+    }
     clone = BreastNet.from_config(model.get_config())
     assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
     x = {s: np.random.default_rng(1).normal(size=(3, 32, 32, 3)).astype("float32") for s in ("oa", "hs")}

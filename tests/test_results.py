@@ -12,9 +12,13 @@ from breastnet.study.results import CorruptResultError, read_features, read_resu
 
 
 def minimal_result():
-    return {"run": {"variant": "DSSL", "family": "DSSL", "alpha": 0.0, "fold": 0, "repeat": 0},
-            "config": {}, "provenance": {}, "metrics": {"accuracy": 0.5, "auc": math.nan},
-            "predictions": {"id": ["a"]}}
+    return {
+        "run": {"variant": "DSSL", "family": "DSSL", "alpha": 0.0, "fold": 0, "repeat": 0},
+        "config": {},
+        "provenance": {},
+        "metrics": {"accuracy": 0.5, "auc": math.nan},
+        "predictions": {"id": ["a"]},
+    }
 
 
 def test_round_trip_with_features_and_strict_json(tmp_path):

@@ -23,8 +23,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_plan_shares_runs_between_table_and_spectra(tiny_dataset):
-    profile = replace(get_profile("smoke"), variants=("DSSL", "E-DSSL"), spectrum_variants=("E-DSSL",),
-                      alpha_small=(0.0, 0.25), alpha_large=(0.0, 2.0))
+    profile = replace(
+        get_profile("smoke"),
+        variants=("DSSL", "E-DSSL"),
+        spectrum_variants=("E-DSSL",),
+        alpha_small=(0.0, 0.25),
+        alpha_large=(0.0, 2.0),
+    )
     splits = cv_splits(tiny_dataset.records, 2, 1, 0)
     runs = plan_runs(profile, splits=splits)
     names = sorted({r.filename.rsplit("_r", 1)[0] for r in runs})
@@ -52,8 +57,17 @@ def tiny_sweep(tiny_dataset, tmp_path):
     profile = replace(get_profile("test"), folds=2, repeats=2, epochs=1, batch_size=4, subset=None)
 
     def go(out):
-        return run_sweep(tiny_dataset, profile, out, variants=["E-DSTL"], spectra=False,
-                         cache_dir=tmp_path / "cache", verbose=0, log=lambda *a: None)
+        return run_sweep(
+            tiny_dataset,
+            profile,
+            out,
+            variants=["E-DSTL"],
+            spectra=False,
+            cache_dir=tmp_path / "cache",
+            verbose=0,
+            log=lambda *a: None,
+        )
+
     return go
 
 
@@ -68,7 +82,8 @@ def test_repeatable_and_resumable(tiny_sweep, tmp_path, monkeypatch):
     by_repeat = {}
     for r in first:
         by_repeat.setdefault(r["run"]["repeat"], set()).update(
-            i for i in r["predictions"]["id"] if r["run"]["fold"] == 0)
+            i for i in r["predictions"]["id"] if r["run"]["fold"] == 0
+        )
     assert by_repeat[0] != by_repeat[1]  # repeats shuffle the folds differently
 
     monkeypatch.setattr(sweep.Trainer, "run", lambda *a, **k: pytest.fail("finished run trained again"))
@@ -80,8 +95,20 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     """Kill a real sweep process as soon as its first run is on disk; the restart trains only the rest."""
     out = tmp_path / "results"
     env = dict(os.environ, BREASTNET_CACHE=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="3")
-    cmd = [sys.executable, "-m", "breastnet", "sweep", "--profile", "test", "--variants", "DSSL",
-           "--no-spectra", "--quiet", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "breastnet",
+        "sweep",
+        "--profile",
+        "test",
+        "--variants",
+        "DSSL",
+        "--no-spectra",
+        "--quiet",
+        "--out",
+        str(out),
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = time.time() + 600
     done = []
@@ -123,8 +150,7 @@ def test_fatal_problem_refuses_before_training(tiny_dataset, tiny_sweep, tmp_pat
     monkeypatch.setattr(sweep.Trainer, "run", lambda *a, **k: pytest.fail("trained on a broken dataset"))
     profile = replace(get_profile("smoke"), subset=None, folds=2)
     with pytest.raises(DataError, match=f"{victim.name}.*does not exist"):
-        run_sweep(load(target), profile, tmp_path / "out", variants=["DSSL"], spectra=False,
-                  log=lambda *a: None)
+        run_sweep(load(target), profile, tmp_path / "out", variants=["DSSL"], spectra=False, log=lambda *a: None)
     assert not list((tmp_path / "out").rglob("*_f*.json"))
 
 
@@ -137,8 +163,16 @@ def test_warnings_are_recorded_in_result_files(tiny_dataset, tmp_path):
     mask[:3, :3] = 255  # a second, tiny "lesion" in the corner
     cv2.imwrite(str(record.mask), mask)
     profile = replace(get_profile("test"), subset=None, folds=2, epochs=1, batch_size=4)
-    _, results = run_sweep(load(target), profile, tmp_path / "out", variants=["DSSL"], spectra=False,
-                           cache_dir=tmp_path / "cache", verbose=0, log=lambda *a: None)
+    _, results = run_sweep(
+        load(target),
+        profile,
+        tmp_path / "out",
+        variants=["DSSL"],
+        spectra=False,
+        cache_dir=tmp_path / "cache",
+        verbose=0,
+        log=lambda *a: None,
+    )
     assert results[0]["config"]["variant"]["backbone"] == "tiny"  # the test profile's stand-in, recorded
     codes = {w["code"] for w in results[0]["warnings"]}
     assert "mask-components" in codes
@@ -146,12 +180,16 @@ def test_warnings_are_recorded_in_result_files(tiny_dataset, tmp_path):
 
 def test_architecture_blocks_keep_order_and_put_most_work_first(tiny_dataset):
     profile = replace(get_profile("cpu"), variants=("Han2017", "DSSL", "DSTL", "E-DSTL"), spectrum_variants=())
-    runs = plan.order_for_reuse(plan_runs(profile, splits=cv_splits(tiny_dataset.records, 3, 1, 0)),
-                                 lambda v: v.architecture)
+    runs = plan.order_for_reuse(
+        plan_runs(profile, splits=cv_splits(tiny_dataset.records, 3, 1, 0)), lambda v: v.architecture
+    )
     blocks = plan.architecture_blocks(runs, lambda v: v.architecture)
     # DSTL + E-DSTL: 6 runs x 2 streams = 12; Han2017: 3 runs x 4 margins = 12; DSSL: 3 x 1.
     assert [[r.variant.name for r in b][:1] + [len(b), sum(map(plan.run_cost, b))] for b in blocks] == [
-        ["Han2017", 3, 12], ["DSTL", 6, 12], ["DSSL", 3, 3]]
+        ["Han2017", 3, 12],
+        ["DSTL", 6, 12],
+        ["DSSL", 3, 3],
+    ]
     assert blocks[1] == [r for r in runs if "DSTL" in r.variant.name]  # in the order of `runs`
 
 
@@ -161,9 +199,29 @@ def test_worker_processes_give_the_runs_of_one_process(tmp_path):
     results = {}
     for workers in (1, 2):
         out = tmp_path / f"w{workers}"
-        log = subprocess.run([sys.executable, "-m", "breastnet", "sweep", "--profile", "test", "--variants",
-                              "DSSL,DSTL", "--no-spectra", "--quiet", "--out", str(out), "--workers", str(workers)],
-                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        log = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "breastnet",
+                "sweep",
+                "--profile",
+                "test",
+                "--variants",
+                "DSSL,DSTL",
+                "--no-spectra",
+                "--quiet",
+                "--out",
+                str(out),
+                "--workers",
+                str(workers),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
         assert log.returncode == 0, log.stdout + log.stderr
         results[workers] = {Path(r["path"]).name: r for r in load_results(out)}
     threads = max(1, os.cpu_count() // 2)

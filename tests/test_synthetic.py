@@ -40,6 +40,7 @@ def test_shape_follows_suspicion():
     def aspect(m):
         x, y, w, h = cv2.boundingRect(m)
         return w / h
+
     assert np.mean([aspect(m) for m in low]) > np.mean([aspect(m) for m in high])
     for m in low + high:
         assert cv2.connectedComponents(m)[0] == 2  # one lesion

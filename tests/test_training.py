@@ -26,8 +26,9 @@ def test_optimizer_reproduces_legacy_keras_decay():
 @pytest.fixture
 def setup(tiny_dataset, tmp_path):
     # Compiled (traced) train step on every backend, with a small backbone so tracing is quick.
-    profile = replace(get_profile("smoke"), epochs=2, batch_size=4, eval_batch_size=8, run_eagerly=False,
-                      subset=None, weights=None)
+    profile = replace(
+        get_profile("smoke"), epochs=2, batch_size=4, eval_batch_size=8, run_eagerly=False, subset=None, weights=None
+    )
     split = cv_splits(tiny_dataset.records, n_folds=2, repeats=1, seed=0, val_fraction=0.25)[0]
     store = PatchStore(tiny_dataset, cache_dir=tmp_path, progress=False)
     return profile, split, store
@@ -48,8 +49,7 @@ def test_reinitialised_run_reproduces_the_first_step_for_step(tiny_dataset, setu
     for other, feats in ((again, f2), (fresh, f3)):
         for key, values in history(first).items():
             np.testing.assert_allclose(history(other)[key], values, rtol=1e-5, err_msg=key)
-        np.testing.assert_allclose(other["predictions"]["p_malignant"], first["predictions"]["p_malignant"],
-                                   rtol=1e-5)
+        np.testing.assert_allclose(other["predictions"]["p_malignant"], first["predictions"]["p_malignant"], rtol=1e-5)
         np.testing.assert_allclose(feats, f1, rtol=1e-4, atol=1e-6)
     different, _ = trainer.run(tiny_dataset, store, split, variant, seed=6)
     assert not np.allclose(history(different)["loss"], history(first)["loss"])
@@ -74,10 +74,19 @@ def test_alpha_changes_without_a_new_model_or_trace(tiny_dataset, setup, tiny_ba
 def test_result_describes_the_run(tiny_dataset, setup, tiny_backbone_registered):
     profile, split, store = setup
     result, features = Trainer(profile, verbose=0).run(
-        tiny_dataset, store, split, tiny_backbone_registered("E-DMTL"), seed=0)
+        tiny_dataset, store, split, tiny_backbone_registered("E-DMTL"), seed=0
+    )
     assert set(result["metrics"]) == set(METRIC_KEYS)
-    assert result["run"] | {} == {"variant": "E-DMTL", "family": "DMTL", "alpha": 0.25, "fold": 0, "repeat": 0,
-                                  "seed": 0, "profile": "smoke", "dataset": tiny_dataset.name}
+    assert result["run"] | {} == {
+        "variant": "E-DMTL",
+        "family": "DMTL",
+        "alpha": 0.25,
+        "fold": 0,
+        "repeat": 0,
+        "seed": 0,
+        "profile": "smoke",
+        "dataset": tiny_dataset.name,
+    }
     assert result["weights"] == "random init"
     assert result["dataset"]["synthetic"] is True
     assert result["provenance"]["backend"] == keras.backend.backend()
@@ -108,8 +117,10 @@ def test_early_stopping_monitor_ignores_alpha(tiny_dataset, setup, tiny_backbone
 
     profile, split, store = setup
     trainer = Trainer(replace(profile, epochs=4, patience=4, min_epochs=2), verbose=0)
-    runs = {a: trainer.run(tiny_dataset, store, split, tiny_backbone_registered("DSTL", alpha=a), seed=3)[0]
-            for a in (0.0, 2.0)}
+    runs = {
+        a: trainer.run(tiny_dataset, store, split, tiny_backbone_registered("DSTL", alpha=a), seed=3)[0]
+        for a in (0.0, 2.0)
+    }
     for alpha, result in runs.items():
         assert result["config"]["early_stopping"] == {"monitor": "val_ce", "patience": 4, "min_epochs": 2}
         val_ce = history(result)["val_ce"]
@@ -117,11 +128,17 @@ def test_early_stopping_monitor_ignores_alpha(tiny_dataset, setup, tiny_backbone
         assert result["training"]["best_epoch"] == 2 + int(np.argmin(val_ce[1:])), alpha
     # Same weights, two alphas: the criterion is equal, the objective differs by -alpha * mean entropy.
     compiled = next(iter(trainer.compiled_.values()))
-    x = trainer._inputs(store.get(32, profile.margin), split.val, tiny_backbone_registered("DSTL"),
-                        keras.applications.densenet.preprocess_input)
+    x = trainer._inputs(
+        store.get(32, profile.margin),
+        split.val,
+        tiny_backbone_registered("DSTL"),
+        keras.applications.densenet.preprocess_input,
+    )
     y = np.array([tiny_dataset.records[i].pathology for i in split.val])
-    logs = {a: RunEvaluation(compiled.model, compiled.batchnorm, True, x, (x, y, None), a, 8).epoch_logs()
-            for a in (0.0, 4.0)}
+    logs = {
+        a: RunEvaluation(compiled.model, compiled.batchnorm, True, x, (x, y, None), a, 8).epoch_logs()
+        for a in (0.0, 4.0)
+    }
     assert logs[0.0]["val_ce"] == logs[4.0]["val_ce"]
     compiled.batchnorm.update(x)  # the statistics epoch_logs evaluated with (estimated from x, here)
     p = compiled.model.inference.predict(x, verbose=0)["malignancy"][:, 1].astype(np.float64)

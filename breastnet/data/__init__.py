@@ -11,5 +11,14 @@ from .load import detect_layout, load_dataset
 from .problems import DataError, Problem
 from .records import DATA_ENV, Dataset, Record, default_cache_dir, resolve_data_path
 
-__all__ = ["DATA_ENV", "DataError", "Dataset", "Problem", "Record", "default_cache_dir", "detect_layout",
-           "load_dataset", "resolve_data_path"]
+__all__ = [
+    "DATA_ENV",
+    "DataError",
+    "Dataset",
+    "Problem",
+    "Record",
+    "default_cache_dir",
+    "detect_layout",
+    "load_dataset",
+    "resolve_data_path",
+]

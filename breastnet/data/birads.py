@@ -29,9 +29,7 @@ BIRADS_RANGES: dict[str, tuple[float, float]] = {
 }
 
 #: Regression target per category: the midpoint of its range.
-BIRADS_SCORES: dict[str, float] = {
-    cat: round((lo + hi) / 2, 4) for cat, (lo, hi) in BIRADS_RANGES.items()
-}
+BIRADS_SCORES: dict[str, float] = {cat: round((lo + hi) / 2, 4) for cat, (lo, hi) in BIRADS_RANGES.items()}
 
 
 def normalize_birads(value) -> str | None:

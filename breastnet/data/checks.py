@@ -122,14 +122,24 @@ def _check_record(record, csv_label: str) -> list[Problem]:
         try:
             width, height = int(float(meta["Width"])), int(float(meta["Height"]))
         except ValueError:
-            out.append(Problem(WARNING, "meta-size", str(img_path),
-                               f"{csv_label} Width/Height {meta['Width']!r}/{meta['Height']!r} "
-                               "are not numbers"))
+            out.append(
+                Problem(
+                    WARNING,
+                    "meta-size",
+                    str(img_path),
+                    f"{csv_label} Width/Height {meta['Width']!r}/{meta['Height']!r} are not numbers",
+                )
+            )
         else:
             if (width, height) != (image.shape[1], image.shape[0]):
-                out.append(Problem(WARNING, "meta-size", str(img_path),
-                                   f"{csv_label} gives Width x Height {width} x {height} px "
-                                   f"but the image file is {_size(image)}"))
+                out.append(
+                    Problem(
+                        WARNING,
+                        "meta-size",
+                        str(img_path),
+                        f"{csv_label} gives Width x Height {width} x {height} px but the image file is {_size(image)}",
+                    )
+                )
 
     if mask is None:
         return out
@@ -138,41 +148,60 @@ def _check_record(record, csv_label: str) -> list[Problem]:
     n_lesion = int(np.count_nonzero(lesion))
     if n_lesion == 0:
         peak = int(mask.max())
-        detail = (f"values go up to {peak}, but lesion pixels must be > 127 (0/255 masks)"
-                  if peak else f"all {mask.size} pixels are 0")
-        out.append(Problem(FATAL, "mask-empty", str(mask_path),
-                           f"mask of {record.id} has no lesion pixel: {detail}"))
+        detail = (
+            f"values go up to {peak}, but lesion pixels must be > 127 (0/255 masks)"
+            if peak
+            else f"all {mask.size} pixels are 0"
+        )
+        out.append(Problem(FATAL, "mask-empty", str(mask_path), f"mask of {record.id} has no lesion pixel: {detail}"))
         return out
     if image is not None and image.shape != mask.shape:
-        out.append(Problem(FATAL, "mask-size", str(mask_path),
-                           f"mask is {_size(mask)} but its image {img_path.name} is {_size(image)} "
-                           "(width x height)"))
+        out.append(
+            Problem(
+                FATAL,
+                "mask-size",
+                str(mask_path),
+                f"mask is {_size(mask)} but its image {img_path.name} is {_size(image)} (width x height)",
+            )
+        )
     kept, count = lesion_mask(mask)
     if count > 1:
         n_kept = int(np.count_nonzero(kept))
-        out.append(Problem(WARNING, "mask-components", str(mask_path),
-                           f"mask has {count} separate lesions (8-connected components, {n_lesion} "
-                           f"lesion px); OA/HS patches keep only the largest ({n_kept} px) and drop "
-                           f"the other {count - 1} ({n_lesion - n_kept} px)"))
+        out.append(
+            Problem(
+                WARNING,
+                "mask-components",
+                str(mask_path),
+                f"mask has {count} separate lesions (8-connected components, {n_lesion} "
+                f"lesion px); OA/HS patches keep only the largest ({n_kept} px) and drop "
+                f"the other {count - 1} ({n_lesion - n_kept} px)",
+            )
+        )
     if meta.get("BBOX") not in (None, ""):
         given, actual = _parse_bbox(meta["BBOX"]), _mask_bbox(lesion)
         if given is None:
-            out.append(Problem(WARNING, "meta-bbox", str(mask_path),
-                               f"{csv_label} BBOX {meta['BBOX']!r} is not [x,y,w,h]"))
+            out.append(
+                Problem(WARNING, "meta-bbox", str(mask_path), f"{csv_label} BBOX {meta['BBOX']!r} is not [x,y,w,h]")
+            )
         elif max(abs(g - a) for g, a in zip(given, actual)) > BBOX_TOLERANCE:
             fmt = lambda b: "[" + ",".join(map(str, b)) + "]"  # noqa: E731
-            out.append(Problem(WARNING, "meta-bbox", str(mask_path),
-                               f"{csv_label} gives BBOX {fmt(given)} but the mask's lesion box is "
-                               f"{fmt(actual)} ([x,y,w,h]: x, y of the first lesion pixel counted "
-                               f"from 1, w, h = last - first; tolerance {BBOX_TOLERANCE} px)"))
+            out.append(
+                Problem(
+                    WARNING,
+                    "meta-bbox",
+                    str(mask_path),
+                    f"{csv_label} gives BBOX {fmt(given)} but the mask's lesion box is "
+                    f"{fmt(actual)} ([x,y,w,h]: x, y of the first lesion pixel counted "
+                    f"from 1, w, h = last - first; tolerance {BBOX_TOLERANCE} px)",
+                )
+            )
     return out
 
 
 # --------------------------------------------------------------------------- dataset
 
 
-def check_dataset(dataset, multitask: bool = False, workers: int | None = None,
-                  progress=False) -> list[Problem]:
+def check_dataset(dataset, multitask: bool = False, workers: int | None = None, progress=False) -> list[Problem]:
     """Parse problems of `dataset` plus those found by reading every image and mask.
 
     Args:
@@ -198,8 +227,12 @@ def check_dataset(dataset, multitask: bool = False, workers: int | None = None,
     if multitask:
         # A multi-task run reads BI-RADS: say so in the problem itself, not only in fatal_problems.
         promote = {id(p) for p in fatal_problems(problems, needs_birads=True) if p.severity != FATAL}
-        problems = [replace(p, severity=FATAL, message=f"{p.message} (fatal: the BI-RADS task is trained)")
-                    if id(p) in promote else p for p in problems]
+        problems = [
+            replace(p, severity=FATAL, message=f"{p.message} (fatal: the BI-RADS task is trained)")
+            if id(p) in promote
+            else p
+            for p in problems
+        ]
     return problems
 
 
@@ -243,17 +276,23 @@ def main_check(path, multitask: bool = False) -> int:
         for p in err.problems:
             print(f"  {p}", file=sys.stderr)
         return 2
-    print(f"Checking {dataset.name} ({dataset.layout} layout) in {dataset.root}"
-          + (" -- SYNTHETIC phantoms, not patients" if dataset.synthetic else ""))
+    print(
+        f"Checking {dataset.name} ({dataset.layout} layout) in {dataset.root}"
+        + (" -- SYNTHETIC phantoms, not patients" if dataset.synthetic else "")
+    )
     problems = check_dataset(dataset, multitask=multitask, progress=True)
     s = dataset.summary()
     birads = ", ".join(f"{k}: {v}" for k, v in s["birads"].items())
-    print(f"{s['images']} images of {s['patients']} patients: {s['benign']} benign, "
-          f"{s['malignant']} malignant; BI-RADS {birads}")
+    print(
+        f"{s['images']} images of {s['patients']} patients: {s['benign']} benign, "
+        f"{s['malignant']} malignant; BI-RADS {birads}"
+    )
     fatal = [p for p in problems if p.severity == FATAL]
     warnings = [p for p in problems if p.severity != FATAL]
-    for title, group in (("FATAL (training refuses the dataset)", fatal),
-                         ("WARNINGS (recorded; training goes on)", warnings)):
+    for title, group in (
+        ("FATAL (training refuses the dataset)", fatal),
+        ("WARNINGS (recorded; training goes on)", warnings),
+    ):
         if not group:
             continue
         print(f"\n{title}: {len(group)}")

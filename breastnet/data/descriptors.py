@@ -53,17 +53,17 @@ from .records import default_cache_dir
 DESCRIPTORS_VERSION = 1
 
 DESCRIPTOR_NAMES = (
-    "log_area",           # size: log of the lesion's pixel count
-    "circularity",        # shape: 4*pi*A/P^2 of the contour polygon, 1 for a disc
-    "solidity",           # shape: contour area / convex hull area, 1 when convex
-    "depth_over_width",   # orientation: bbox height / width, > 1 "taller than wide"
-    "radial_spread",      # shape: std / mean of centroid-to-contour distances
-    "ellipse_mismatch",   # shape: |mask XOR fitted ellipse| / lesion area
-    "margin_roughness",   # margin: contour perimeter / convex hull perimeter, >= 1
-    "intensity_mean",     # echo pattern: mean grey level inside the lesion, /255
-    "intensity_sd",       # echo pattern: grey-level standard deviation inside, /255
-    "contrast",           # echogenicity: surrounding ring mean - lesion mean, /255
-    "posterior_shadow",   # posterior feature: band below - bands beside it, /255
+    "log_area",  # size: log of the lesion's pixel count
+    "circularity",  # shape: 4*pi*A/P^2 of the contour polygon, 1 for a disc
+    "solidity",  # shape: contour area / convex hull area, 1 when convex
+    "depth_over_width",  # orientation: bbox height / width, > 1 "taller than wide"
+    "radial_spread",  # shape: std / mean of centroid-to-contour distances
+    "ellipse_mismatch",  # shape: |mask XOR fitted ellipse| / lesion area
+    "margin_roughness",  # margin: contour perimeter / convex hull perimeter, >= 1
+    "intensity_mean",  # echo pattern: mean grey level inside the lesion, /255
+    "intensity_sd",  # echo pattern: grey-level standard deviation inside, /255
+    "contrast",  # echogenicity: surrounding ring mean - lesion mean, /255
+    "posterior_shadow",  # posterior feature: band below - bands beside it, /255
 )
 
 #: Ring width around the lesion for `contrast`, as a fraction of sqrt(area), and its minimum.
@@ -122,7 +122,7 @@ def lesion_descriptors(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # Size: log of the number of lesion pixels.
     log_area = math.log(area)
     # Shape: 4*pi*A/P^2 of the contour polygon (1 for a disc, lower when elongated or spiculated).
-    circularity = 4.0 * math.pi * poly_area / perimeter ** 2 if perimeter > 0 else 1.0
+    circularity = 4.0 * math.pi * poly_area / perimeter**2 if perimeter > 0 else 1.0
     # Shape: share of its convex hull the lesion fills (lobulation and spicules lower it).
     solidity = poly_area / hull_area if hull_area > 0 else 1.0
     # Orientation: depth over width of the bounding box (> 1: "taller than wide", suspicious).
@@ -149,9 +149,22 @@ def lesion_descriptors(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     # Posterior feature: band below the lesion minus the bands beside it (< 0: shadowing).
     posterior_shadow = _posterior_shadow(grey, (bx, by, bw, bh))
 
-    out = np.array([log_area, circularity, solidity, depth_over_width, radial_spread,
-                    ellipse_mismatch, margin_roughness, intensity_mean, intensity_sd,
-                    contrast, posterior_shadow], dtype=np.float64)
+    out = np.array(
+        [
+            log_area,
+            circularity,
+            solidity,
+            depth_over_width,
+            radial_spread,
+            ellipse_mismatch,
+            margin_roughness,
+            intensity_mean,
+            intensity_sd,
+            contrast,
+            posterior_shadow,
+        ],
+        dtype=np.float64,
+    )
     assert len(out) == len(DESCRIPTOR_NAMES)
     return out
 
@@ -186,8 +199,7 @@ def _ellipse_mismatch(inside, contour, moments, box, area) -> float:
         sane = all(np.isfinite([ex, ey, ew, eh, angle])) and 0 < ew and 0 < eh
         # A collinear contour can make the fit explode; keep it only within reach of the lesion.
         reach = 4.0 * max(bw, bh) + 4.0
-        if sane and max(ew, eh) <= 2 * reach and abs(ex - (bx + bw / 2)) <= reach \
-                and abs(ey - (by + bh / 2)) <= reach:
+        if sane and max(ew, eh) <= 2 * reach and abs(ex - (bx + bw / 2)) <= reach and abs(ey - (by + bh / 2)) <= reach:
             ellipse = ((ex, ey), (ew + 1.0, eh + 1.0), angle)
     if ellipse is None:
         ellipse = _moment_ellipse(moments)
@@ -204,7 +216,7 @@ def _ellipse_mismatch(inside, contour, moments, box, area) -> float:
     v = (-(xs - ex) * sin + (ys - ey) * cos) / b
     fitted = u * u + v * v <= 1.0
     lesion = np.zeros_like(fitted)
-    lesion[by - y0:by - y0 + bh, bx - x0:bx - x0 + bw] = inside[by:by + bh, bx:bx + bw]
+    lesion[by - y0 : by - y0 + bh, bx - x0 : bx - x0 + bw] = inside[by : by + bh, bx : bx + bw]
     return float(np.count_nonzero(lesion != fitted) / area)
 
 
@@ -232,8 +244,8 @@ def _posterior_shadow(grey, box) -> float:
     bottom = min(h, top + max(1, int(round(POSTERIOR_FRACTION * bh))))
     if bottom <= top:
         return 0.0  # the lesion reaches the bottom of the image
-    below = grey[top:bottom, bx:bx + bw]
-    beside = [grey[top:bottom, max(0, bx - bw):bx], grey[top:bottom, bx + bw:min(w, bx + 2 * bw)]]
+    below = grey[top:bottom, bx : bx + bw]
+    beside = [grey[top:bottom, max(0, bx - bw) : bx], grey[top:bottom, bx + bw : min(w, bx + 2 * bw)]]
     beside = np.concatenate([b.ravel() for b in beside])  # pooled: a clipped band weighs less
     if beside.size == 0:
         return 0.0  # the lesion spans the image's width
@@ -262,8 +274,9 @@ def _record_descriptors(record) -> np.ndarray:
         raise DataError([Problem(FATAL, "mask-invalid", str(record.mask), str(err))]) from None
     if not np.all(np.isfinite(values)):
         bad = [n for n, v in zip(DESCRIPTOR_NAMES, values) if not np.isfinite(v)]
-        raise DataError([Problem(FATAL, "mask-invalid", str(record.mask),
-                                 f"non-finite descriptor(s) {', '.join(bad)}")])
+        raise DataError(
+            [Problem(FATAL, "mask-invalid", str(record.mask), f"non-finite descriptor(s) {', '.join(bad)}")]
+        )
     return values
 
 
@@ -292,8 +305,7 @@ def compute_descriptors(dataset, workers: int | None = None, progress: bool = Fa
     return out
 
 
-def descriptor_matrix(dataset, cache_dir=None, progress: bool = False,
-                      workers: int | None = None) -> np.ndarray:
+def descriptor_matrix(dataset, cache_dir=None, progress: bool = False, workers: int | None = None) -> np.ndarray:
     """Descriptors of every record of `dataset`, from the cache when present.
 
     Args:
@@ -329,5 +341,4 @@ def descriptor_pipeline(seed: int = 0) -> Pipeline:
     Returns:
         An unfitted scikit-learn Pipeline ("scale", "logreg").
     """
-    return Pipeline([("scale", StandardScaler()),
-                     ("logreg", LogisticRegression(max_iter=1000, random_state=seed))])
+    return Pipeline([("scale", StandardScaler()), ("logreg", LogisticRegression(max_iter=1000, random_state=seed))])

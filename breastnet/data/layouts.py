@@ -24,9 +24,14 @@ def _is_blank(value) -> bool:
 def _parse_pathology(value, where: str, problems: list) -> int | None:
     key = str(value).strip().lower()
     if key not in PATHOLOGY_LABELS:
-        problems.append(Problem(
-            FATAL, "pathology-unknown", where,
-            f"unknown pathology label {value!r} (expected benign/malignant or 0/1)"))
+        problems.append(
+            Problem(
+                FATAL,
+                "pathology-unknown",
+                where,
+                f"unknown pathology label {value!r} (expected benign/malignant or 0/1)",
+            )
+        )
         return None
     return PATHOLOGY_LABELS[key]
 
@@ -48,9 +53,16 @@ def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict]:
         reader = csv.DictReader(fh)
         missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
-            raise DataError([Problem(
-                FATAL, "csv-columns", str(path),
-                f"missing column(s) {', '.join(missing)}; found {reader.fieldnames}")])
+            raise DataError(
+                [
+                    Problem(
+                        FATAL,
+                        "csv-columns",
+                        str(path),
+                        f"missing column(s) {', '.join(missing)}; found {reader.fieldnames}",
+                    )
+                ]
+            )
         return list(reader)
 
 
@@ -69,30 +81,42 @@ def _records_from_rows(rows, csv_path: Path, source: str, columns: dict, resolve
         where = f"{csv_path.name} row {lineno}"
         blanks = [c for key, c in columns.items() if key != "birads" and _is_blank(row.get(c))]
         if blanks:
-            problems.append(Problem(FATAL, "cell-empty", where,
-                                    f"empty or NaN value in required column(s) {', '.join(blanks)}"))
+            problems.append(
+                Problem(FATAL, "cell-empty", where, f"empty or NaN value in required column(s) {', '.join(blanks)}")
+            )
             continue
         rid = str(row[columns["id"]]).strip()
         where = f"{csv_path.name} row {lineno} ({rid})"
         if rid in seen_ids:
-            problems.append(Problem(FATAL, "id-duplicate", where,
-                                    f"duplicate image id {rid!r}, first seen at row {seen_ids[rid]}"))
+            problems.append(
+                Problem(FATAL, "id-duplicate", where, f"duplicate image id {rid!r}, first seen at row {seen_ids[rid]}")
+            )
             continue
         seen_ids[rid] = lineno
         pathology = _parse_pathology(row[columns["pathology"]], where, problems)
         cat, score = _parse_birads(row.get(columns["birads"]), where, problems)
         image, mask, meta = resolve(row)
         if image in seen_images:
-            problems.append(Problem(FATAL, "image-duplicate", where,
-                                    f"image file {image} is also listed as {seen_images[image]!r}"))
+            problems.append(
+                Problem(FATAL, "image-duplicate", where, f"image file {image} is also listed as {seen_images[image]!r}")
+            )
             continue
         seen_images[image] = rid
         if pathology is None:
             continue
-        records.append(Record(
-            id=rid, image=image, mask=mask, pathology=pathology, birads=cat,
-            birads_score=score, patient=str(row[columns["patient"]]).strip(),
-            source=source, meta=meta))
+        records.append(
+            Record(
+                id=rid,
+                image=image,
+                mask=mask,
+                pathology=pathology,
+                birads=cat,
+                birads_score=score,
+                patient=str(row[columns["patient"]]).strip(),
+                source=source,
+                meta=meta,
+            )
+        )
     problems.extend(_patient_label_problems(records, csv_path.name))
     return records, problems
 
@@ -105,9 +129,15 @@ def _patient_label_problems(records, where: str) -> list[Problem]:
     mixed = sorted(p for p, labels in by_patient.items() if len(labels) > 1)
     if not mixed:
         return []
-    return [Problem(WARNING, "patient-mixed-labels", where,
-                    f"{len(mixed)} patient(s) have both benign and malignant images "
-                    f"(kept in one fold): {', '.join(mixed[:10])}")]
+    return [
+        Problem(
+            WARNING,
+            "patient-mixed-labels",
+            where,
+            f"{len(mixed)} patient(s) have both benign and malignant images "
+            f"(kept in one fold): {', '.join(mixed[:10])}",
+        )
+    ]
 
 
 # --------------------------------------------------------------------------- layouts
@@ -126,15 +156,26 @@ def load_busbra(root) -> Dataset:
         return root / "Images" / f"{rid}.png", root / "Masks" / mask_name, meta
 
     records, problems = _records_from_rows(
-        rows, csv_path, "BUS-BRA",
-        {"id": "ID", "pathology": "Pathology", "birads": "BIRADS", "patient": "Case"}, resolve)
+        rows,
+        csv_path,
+        "BUS-BRA",
+        {"id": "ID", "pathology": "Pathology", "birads": "BIRADS", "patient": "Case"},
+        resolve,
+    )
     folds = {}
     for k in (5, 10):
         fold_csv = root / f"{k}-fold-cv.csv"
         if fold_csv.is_file():
             folds[k] = {r["ID"].strip(): int(float(r["kFold"])) for r in _read_csv(fold_csv, ("ID", "kFold"))}
-    return Dataset(name="BUS-BRA", root=root, layout="bus-bra", records=records,
-                   problems=problems, folds=folds, citation=BUSBRA_CITATION)
+    return Dataset(
+        name="BUS-BRA",
+        root=root,
+        layout="bus-bra",
+        records=records,
+        problems=problems,
+        folds=folds,
+        citation=BUSBRA_CITATION,
+    )
 
 
 def load_manifest(path) -> Dataset:
@@ -160,14 +201,27 @@ def load_manifest(path) -> Dataset:
     info = json.loads(info_file.read_text()) if info_file.is_file() else {}
     name = info.get("name", base.name)
     records, problems = _records_from_rows(
-        rows, csv_path, name,
-        {"id": "id", "pathology": "pathology", "birads": "birads", "patient": "patient"}, resolve)
+        rows, csv_path, name, {"id": "id", "pathology": "pathology", "birads": "birads", "patient": "patient"}, resolve
+    )
     for r in records:
         if r.mask is None:
-            problems.append(Problem(FATAL, "mask-missing", f"{csv_path.name} ({r.id})",
-                                    "no mask given; OA/HS patches need the lesion mask"))
-    return Dataset(name=name, root=base, layout="manifest", records=records, problems=problems,
-                   synthetic=bool(info.get("synthetic", False)), citation=info.get("citation"))
+            problems.append(
+                Problem(
+                    FATAL,
+                    "mask-missing",
+                    f"{csv_path.name} ({r.id})",
+                    "no mask given; OA/HS patches need the lesion mask",
+                )
+            )
+    return Dataset(
+        name=name,
+        root=base,
+        layout="manifest",
+        records=records,
+        problems=problems,
+        synthetic=bool(info.get("synthetic", False)),
+        citation=info.get("citation"),
+    )
 
 
 def load_busi(root) -> Dataset:
@@ -188,14 +242,35 @@ def load_busi(root) -> Dataset:
                 continue
             mask = image.with_name(f"{image.stem}_mask.png")
             rid = f"{label_name}/{image.stem}"
-            records.append(Record(id=rid, image=image, mask=mask if mask.exists() else None,
-                                  pathology=label, birads=None, birads_score=None,
-                                  patient=rid, source="BUSI"))
+            records.append(
+                Record(
+                    id=rid,
+                    image=image,
+                    mask=mask if mask.exists() else None,
+                    pathology=label,
+                    birads=None,
+                    birads_score=None,
+                    patient=rid,
+                    source="BUSI",
+                )
+            )
             if not mask.exists():
                 problems.append(Problem(FATAL, "mask-missing", str(mask), "mask file does not exist"))
     if records:
-        problems.append(Problem(WARNING, "birads-missing", str(root),
-                                "BUSI has no BI-RADS categories: multi-task variants cannot use it"))
-        problems.append(Problem(WARNING, "patient-unknown", str(root),
-                                "BUSI has no patient ids: each image is treated as its own patient"))
+        problems.append(
+            Problem(
+                WARNING,
+                "birads-missing",
+                str(root),
+                "BUSI has no BI-RADS categories: multi-task variants cannot use it",
+            )
+        )
+        problems.append(
+            Problem(
+                WARNING,
+                "patient-unknown",
+                str(root),
+                "BUSI has no patient ids: each image is treated as its own patient",
+            )
+        )
     return Dataset(name=root.name or "BUSI", root=root, layout="busi", records=records, problems=problems)

@@ -33,11 +33,17 @@ def detect_layout(root: Path) -> str:
         return "manifest"
     if (root / "benign").is_dir() or (root / "malignant").is_dir():
         return "busi"
-    raise DataError([Problem(
-        FATAL, "no-data", str(root),
-        "holds no dataset: expected bus_data.csv (BUS-BRA), manifest.csv "
-        "(image,mask,pathology,birads,patient) or benign/ and malignant/ folders (BUSI)",
-    )])
+    raise DataError(
+        [
+            Problem(
+                FATAL,
+                "no-data",
+                str(root),
+                "holds no dataset: expected bus_data.csv (BUS-BRA), manifest.csv "
+                "(image,mask,pathology,birads,patient) or benign/ and malignant/ folders (BUSI)",
+            )
+        ]
+    )
 
 
 def load_dataset(path=None, *, synthetic_seed: int = 0, cache_dir=None) -> Dataset:

@@ -68,8 +68,16 @@ def read_grey(path) -> np.ndarray:
         raise DataError([Problem(FATAL, "image-missing", str(path), "file does not exist")])
     image = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
     if image is None or image.size == 0:
-        raise DataError([Problem(FATAL, "image-unreadable", str(path),
-                                 "cannot be decoded as an image (corrupt, truncated or not an image)")])
+        raise DataError(
+            [
+                Problem(
+                    FATAL,
+                    "image-unreadable",
+                    str(path),
+                    "cannot be decoded as an image (corrupt, truncated or not an image)",
+                )
+            ]
+        )
     return image
 
 
@@ -117,7 +125,7 @@ def square_crop(array: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray
     h, w = array.shape
     sx0, sy0 = max(0, left), max(0, top)
     sx1, sy1 = min(w, left + side), min(h, top + side)
-    out[sy0 - top:sy1 - top, sx0 - left:sx1 - left] = array[sy0:sy1, sx0:sx1]
+    out[sy0 - top : sy1 - top, sx0 - left : sx1 - left] = array[sy0:sy1, sx0:sx1]
     return out
 
 
@@ -169,9 +177,9 @@ def dataset_key(dataset, size: int, margin: float, crop: str = "pad") -> str:
     return digest.hexdigest()[:20]
 
 
-
-def compute_patches(dataset, size: int, margin: float = 0.1, workers: int | None = None, progress=True,
-                    crop: str = "pad"):
+def compute_patches(
+    dataset, size: int, margin: float = 0.1, workers: int | None = None, progress=True, crop: str = "pad"
+):
     """OA/HS patches of every record (no cache). OpenCV releases the GIL, so threads scale.
 
     Raises:
@@ -198,8 +206,7 @@ def compute_patches(dataset, size: int, margin: float = 0.1, workers: int | None
     return oa, hs
 
 
-def load_patches(dataset, size: int, margin: float = 0.1, cache_dir=None, progress=True,
-                 crop: str = "pad") -> PatchSet:
+def load_patches(dataset, size: int, margin: float = 0.1, cache_dir=None, progress=True, crop: str = "pad") -> PatchSet:
     """Patches of `dataset`, from the cache when present, else computed and cached.
 
     Args:

@@ -83,8 +83,9 @@ def official_splits(dataset, n_folds: int = 5, seed: int = 0, val_fraction: floa
     The inner validation set is drawn by us (patient-grouped) from the training part.
     """
     if n_folds not in dataset.folds:
-        raise ValueError(f"{dataset.name} has no official {n_folds}-fold partition "
-                         f"(available: {sorted(dataset.folds) or 'none'})")
+        raise ValueError(
+            f"{dataset.name} has no official {n_folds}-fold partition (available: {sorted(dataset.folds) or 'none'})"
+        )
     fold_of = dataset.folds[n_folds]
     missing = [r.id for r in dataset.records if r.id not in fold_of]
     if missing:
@@ -116,8 +117,10 @@ def limited_subset(dataset, n_benign: int = 150, n_malignant: int = 162, seed: i
     """
     have = dataset.summary()
     if have["benign"] < n_benign or have["malignant"] < n_malignant:
-        raise ValueError(f"{dataset.name} has {have['benign']} benign / {have['malignant']} malignant "
-                         f"images, fewer than the {n_benign} / {n_malignant} asked for")
+        raise ValueError(
+            f"{dataset.name} has {have['benign']} benign / {have['malignant']} malignant "
+            f"images, fewer than the {n_benign} / {n_malignant} asked for"
+        )
     by_patient: dict[str, list] = {}
     for r in dataset.records:
         by_patient.setdefault(r.patient, []).append(r)

@@ -56,14 +56,12 @@ def tiny_convnet(include_top=False, weights=None, input_shape=None, pooling="avg
 
 
 BACKBONES = {
-    "densenet121": Backbone(keras.applications.DenseNet121,
-                            keras.applications.densenet.preprocess_input, 32),
-    "resnet50": Backbone(keras.applications.ResNet50,
-                         keras.applications.resnet.preprocess_input, 32),
-    "inception_resnet_v2": Backbone(keras.applications.InceptionResNetV2,
-                                    keras.applications.inception_resnet_v2.preprocess_input, 75),
-    "inception_v3": Backbone(keras.applications.InceptionV3,
-                             keras.applications.inception_v3.preprocess_input, 75),
+    "densenet121": Backbone(keras.applications.DenseNet121, keras.applications.densenet.preprocess_input, 32),
+    "resnet50": Backbone(keras.applications.ResNet50, keras.applications.resnet.preprocess_input, 32),
+    "inception_resnet_v2": Backbone(
+        keras.applications.InceptionResNetV2, keras.applications.inception_resnet_v2.preprocess_input, 75
+    ),
+    "inception_v3": Backbone(keras.applications.InceptionV3, keras.applications.inception_v3.preprocess_input, 75),
     "tiny": Backbone(tiny_convnet, keras.applications.densenet.preprocess_input, 32, imagenet=False),
 }
 
@@ -121,8 +119,7 @@ def build_backbone(variant: Variant, size: int, weights=None, name: str = "oa"):
     """
     spec = BACKBONES[variant.backbone]
     arg, used = resolve_weights(weights)
-    kwargs = dict(include_top=False, input_shape=(size, size, 3), pooling="avg",
-                  name=f"{name}_{variant.backbone}")
+    kwargs = dict(include_top=False, input_shape=(size, size, 3), pooling="avg", name=f"{name}_{variant.backbone}")
     if arg == "imagenet" and not spec.imagenet:
         raise WeightsError(f"there are no ImageNet weights for the {variant.backbone} backbone")
     with keras.name_scope(name):
@@ -135,9 +132,11 @@ def build_backbone(variant: Variant, size: int, weights=None, name: str = "oa"):
                 net = spec.constructor(weights="imagenet", **kwargs)
             except Exception as err:  # no network, no cached file: say so loudly, once
                 _IMAGENET_UNAVAILABLE[variant.backbone] = f"{type(err).__name__}: {err}"
-                warnings.warn(f"ImageNet weights for {variant.backbone} could not be loaded "
-                              f"({type(err).__name__}: {err}); training from RANDOM INIT instead.",
-                              stacklevel=2)
+                warnings.warn(
+                    f"ImageNet weights for {variant.backbone} could not be loaded "
+                    f"({type(err).__name__}: {err}); training from RANDOM INIT instead.",
+                    stacklevel=2,
+                )
                 net, used = spec.constructor(weights=None, **kwargs), "random init (imagenet unavailable)"
         elif arg == "imagenet":
             net = spec.constructor(weights="imagenet", **kwargs)
@@ -155,14 +154,15 @@ def load_backbone_weights(net, path) -> None:
         try:
             net.load_weights(str(path))
         except Exception as err:
-            raise WeightsError(f"weights file {path} does not fit {net.name}: "
-                               f"{type(err).__name__}: {err}") from None
+            raise WeightsError(f"weights file {path} does not fit {net.name}: {type(err).__name__}: {err}") from None
     # Keras only warns when it skips parts of a file; a partly loaded backbone must not
     # pass for a pretrained one.
     skipped = [str(w.message) for w in caught if "Skipping" in str(w.message)]
     if skipped:
-        raise WeightsError(f"weights file {path} does not fit {net.name}: only partly loaded "
-                           f"({len(skipped)} part(s) skipped, e.g. {skipped[0][:200]})")
+        raise WeightsError(
+            f"weights file {path} does not fit {net.name}: only partly loaded "
+            f"({len(skipped)} part(s) skipped, e.g. {skipped[0][:200]})"
+        )
 
 
 # --------------------------------------------------------------------------- checking a weights file
@@ -170,8 +170,7 @@ def load_backbone_weights(net, path) -> None:
 
 def _short(message: str, limit: int = 600) -> str:
     """Keras' error without the variable values it dumps, on one line."""
-    message = re.sub(r"Target variable: <Variable.*?(?=\n\s*\nList of objects|\Z)", "", message,
-                     flags=re.S)
+    message = re.sub(r"Target variable: <Variable.*?(?=\n\s*\nList of objects|\Z)", "", message, flags=re.S)
     message = " ".join(message.split())
     return message if len(message) <= limit else message[:limit] + " ..."
 
@@ -197,7 +196,12 @@ def check_weights_file(path, variant_name="DSSL", size: int = 32) -> list[Proble
             warnings.simplefilter("ignore", UserWarning)
             build_backbone(variant, size, weights=str(path))
     except WeightsError as err:
-        return [Problem(FATAL, "weights-mismatch", str(path),
-                        f"does not fit the {variant.backbone} backbone of {variant.name}: "
-                        f"{_short(str(err))}")]
+        return [
+            Problem(
+                FATAL,
+                "weights-mismatch",
+                str(path),
+                f"does not fit the {variant.backbone} backbone of {variant.name}: {_short(str(err))}",
+            )
+        ]
     return []

@@ -74,8 +74,10 @@ class _TrainingModeForward(keras.Model):
 
 def moving_statistics(model) -> list[tuple[np.ndarray, np.ndarray]]:
     """(moving mean, moving variance) of every BN layer, as numpy copies."""
-    return [(np.array(ops.convert_to_numpy(bn.moving_mean)), np.array(ops.convert_to_numpy(bn.moving_variance)))
-            for bn in batchnorm_layers(model)]
+    return [
+        (np.array(ops.convert_to_numpy(bn.moving_mean)), np.array(ops.convert_to_numpy(bn.moving_variance)))
+        for bn in batchnorm_layers(model)
+    ]
 
 
 def assign_statistics(model, statistics) -> None:
@@ -133,8 +135,10 @@ class PreciseBatchNorm:
         n = len(next(iter(inputs.values())))
         saved = moving_statistics(self.model)
         momenta = [bn.momentum for bn in self.layers]
-        sums = [[np.zeros(bn.moving_mean.shape, np.float64), np.zeros(bn.moving_mean.shape, np.float64)]
-                for bn in self.layers]
+        sums = [
+            [np.zeros(bn.moving_mean.shape, np.float64), np.zeros(bn.moving_mean.shape, np.float64)]
+            for bn in self.layers
+        ]
         try:
             for bn in self.layers:
                 bn.momentum = 0.0
@@ -159,4 +163,3 @@ class PreciseBatchNorm:
     def update(self, inputs: dict) -> None:
         """Set every BN layer's moving statistics to the population statistics over `inputs`."""
         assign_statistics(self.model, self.estimate(inputs))
-

@@ -44,8 +44,14 @@ class EntropyRegularizedCrossEntropy(keras.losses.Loss):
         name: loss name.
     """
 
-    def __init__(self, alpha=0.0, epsilon: float | None = None,
-                 reduction="sum_over_batch_size", name="entropy_regularized_crossentropy", dtype=None):
+    def __init__(
+        self,
+        alpha=0.0,
+        epsilon: float | None = None,
+        reduction="sum_over_batch_size",
+        name="entropy_regularized_crossentropy",
+        dtype=None,
+    ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.alpha = alpha
         self.epsilon = keras.backend.epsilon() if epsilon is None else float(epsilon)

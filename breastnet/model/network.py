@@ -44,8 +44,16 @@ class BreastNet(keras.Model):
             "file:NAME", or "random init (imagenet unavailable)").
     """
 
-    def __init__(self, streams=("oa", "hs"), tasks=("classification",), backbone="densenet121", size=64,
-                 alpha=0.0, weights=None, **kwargs):
+    def __init__(
+        self,
+        streams=("oa", "hs"),
+        tasks=("classification",),
+        backbone="densenet121",
+        size=64,
+        alpha=0.0,
+        weights=None,
+        **kwargs,
+    ):
         variant = Variant("network", tuple(streams), tuple(tasks), float(alpha), backbone)
         size = input_size(variant, size)
 
@@ -74,8 +82,11 @@ class BreastNet(keras.Model):
         self.alpha = keras.Variable(float(alpha), trainable=False, name="alpha")
         self.weights_used = " + ".join(sorted(used))
         # Not an attribute Keras tracks: its layers are this model's, saved once with it.
-        object.__setattr__(self, "_inference", keras.Model(inputs=inputs, outputs={**outputs, "features": pooled},
-                                                           name=f"{self.name}_inference"))
+        object.__setattr__(
+            self,
+            "_inference",
+            keras.Model(inputs=inputs, outputs={**outputs, "features": pooled}, name=f"{self.name}_inference"),
+        )
 
     @property
     def inference(self) -> keras.Model:
@@ -86,12 +97,25 @@ class BreastNet(keras.Model):
         return "birads" in self.tasks
 
     def get_config(self):
-        return {"streams": list(self.streams), "tasks": list(self.tasks), "backbone": self.backbone,
-                "size": self.size, "alpha": float(keras.ops.convert_to_numpy(self.alpha)),
-                "name": self.name, "trainable": self.trainable}
+        return {
+            "streams": list(self.streams),
+            "tasks": list(self.tasks),
+            "backbone": self.backbone,
+            "size": self.size,
+            "alpha": float(keras.ops.convert_to_numpy(self.alpha)),
+            "name": self.name,
+            "trainable": self.trainable,
+        }
 
 
 def build_model(variant: Variant, size: int, weights=None) -> BreastNet:
     """The Keras model of a variant (see `BreastNet`); named after it (E-DMTL -> E_DMTL)."""
-    return BreastNet(variant.streams, variant.tasks, variant.backbone, size, variant.alpha, weights,
-                     name=variant.name.replace("-", "_"))
+    return BreastNet(
+        variant.streams,
+        variant.tasks,
+        variant.backbone,
+        size,
+        variant.alpha,
+        weights,
+        name=variant.name.replace("-", "_"),
+    )

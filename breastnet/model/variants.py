@@ -58,36 +58,77 @@ class Variant:
 
 
 _E = "with the entropy-regularised loss (eq. 3)"
-VARIANTS: dict[str, Variant] = {v.name: v for v in [
-    Variant("DSSL", ("oa",), (CLASSIFICATION,), 0.0,
-            description="DenseNet-121, single stream (OA), single task."),
-    Variant("E-DSSL", ("oa",), (CLASSIFICATION,), 0.25, description=f"DSSL {_E}."),
-    Variant("DSTL", ("oa", "hs"), (CLASSIFICATION,), 0.0,
-            description="Two DenseNet-121 streams (OA, HS), GAP features concatenated, single task."),
-    Variant("E-DSTL", ("oa", "hs"), (CLASSIFICATION,), 0.25, description=f"DSTL {_E}."),
-    Variant("DMTL", ("oa", "hs"), (CLASSIFICATION, BIRADS_REGRESSION), 0.0,
-            description="DSTL plus the BI-RADS score regression head (eq. 1)."),
-    Variant("E-DMTL", ("oa", "hs"), (CLASSIFICATION, BIRADS_REGRESSION), 0.25,
-            description=f"DMTL {_E}: the full DSETM framework."),
-    Variant("Inception", ("oa",), (CLASSIFICATION,), 0.0, backbone="inception_resnet_v2",
+VARIANTS: dict[str, Variant] = {
+    v.name: v
+    for v in [
+        Variant("DSSL", ("oa",), (CLASSIFICATION,), 0.0, description="DenseNet-121, single stream (OA), single task."),
+        Variant("E-DSSL", ("oa",), (CLASSIFICATION,), 0.25, description=f"DSSL {_E}."),
+        Variant(
+            "DSTL",
+            ("oa", "hs"),
+            (CLASSIFICATION,),
+            0.0,
+            description="Two DenseNet-121 streams (OA, HS), GAP features concatenated, single task.",
+        ),
+        Variant("E-DSTL", ("oa", "hs"), (CLASSIFICATION,), 0.25, description=f"DSTL {_E}."),
+        Variant(
+            "DMTL",
+            ("oa", "hs"),
+            (CLASSIFICATION, BIRADS_REGRESSION),
+            0.0,
+            description="DSTL plus the BI-RADS score regression head (eq. 1).",
+        ),
+        Variant(
+            "E-DMTL",
+            ("oa", "hs"),
+            (CLASSIFICATION, BIRADS_REGRESSION),
+            0.25,
+            description=f"DMTL {_E}: the full DSETM framework.",
+        ),
+        Variant(
+            "Inception",
+            ("oa",),
+            (CLASSIFICATION,),
+            0.0,
+            backbone="inception_resnet_v2",
             description="Fine-tuned Inception baseline [10]. The paper cites Inception-v4 / "
-                        "Inception-ResNet; Keras ships InceptionResNetV2, used here on OA patches."),
-    Variant("ResNet-50", ("oa",), (CLASSIFICATION,), 0.0, backbone="resnet50",
-            description="Fine-tuned ResNet-50 baseline [11] on OA patches."),
-    Variant("Han2017", ("oa",), (CLASSIFICATION,), 0.0, backbone="inception_v3",
+            "Inception-ResNet; Keras ships InceptionResNetV2, used here on OA patches.",
+        ),
+        Variant(
+            "ResNet-50",
+            ("oa",),
+            (CLASSIFICATION,),
+            0.0,
+            backbone="resnet50",
+            description="Fine-tuned ResNet-50 baseline [11] on OA patches.",
+        ),
+        Variant(
+            "Han2017",
+            ("oa",),
+            (CLASSIFICATION,),
+            0.0,
+            backbone="inception_v3",
             margins=(0.0, 0.1, 0.2, 0.3),
             description="Closest Keras equivalent of Han et al. 2017 [4]: they fine-tuned "
-                        "GoogLeNet (Inception-v1) pretrained on grey-scale natural images, with "
-                        "'margin augmentation' (ROIs cut with several margins). Keras has no "
-                        "Inception-v1 and no grey-scale ImageNet weights, so this uses InceptionV3 "
-                        "(RGB ImageNet weights on grey replicated to 3 channels) and trains on "
-                        "OA patches cut at margins 0, 0.1, 0.2 and 0.3, testing at the profile's margin."),
-    Variant("Descriptors", (), (CLASSIFICATION,), 0.0, backbone=DESCRIPTORS,
+            "GoogLeNet (Inception-v1) pretrained on grey-scale natural images, with "
+            "'margin augmentation' (ROIs cut with several margins). Keras has no "
+            "Inception-v1 and no grey-scale ImageNet weights, so this uses InceptionV3 "
+            "(RGB ImageNet weights on grey replicated to 3 channels) and trains on "
+            "OA patches cut at margins 0, 0.1, 0.2 and 0.3, testing at the profile's margin.",
+        ),
+        Variant(
+            "Descriptors",
+            (),
+            (CLASSIFICATION,),
+            0.0,
+            backbone=DESCRIPTORS,
             description="Not in the paper: the classical floor no deep row may silently lose to. "
-                        "Hand-crafted BI-RADS lexicon descriptors of the lesion mask and image (shape, "
-                        "margin, echo pattern, posterior shadowing; breastnet.data.descriptors) with a "
-                        "scikit-learn Pipeline(StandardScaler, LogisticRegression), on the same splits."),
-]}
+            "Hand-crafted BI-RADS lexicon descriptors of the lesion mask and image (shape, "
+            "margin, echo pattern, posterior shadowing; breastnet.data.descriptors) with a "
+            "scikit-learn Pipeline(StandardScaler, LogisticRegression), on the same splits.",
+        ),
+    ]
+}
 
 #: Table 1 order (the paper's rows).
 TABLE1 = ["Han2017", "Inception", "ResNet-50", "DSSL", "E-DSSL", "DSTL", "E-DSTL", "DMTL", "E-DMTL"]

@@ -56,8 +56,13 @@ def study_folder(out, dataset, profile, weights) -> Path:
         knobs.pop(k)  # these choose which runs exist, not what a run computes
     if knobs.get("backbone") is None:
         knobs.pop("backbone", None)  # added later: unset, it keeps older studies' folders
-    ident = {"profile": knobs, "weights": str(weights), "backend": keras.backend.backend(),
-             "dataset": dataset.name, "ids": hashlib.sha1("|".join(r.id for r in dataset.records).encode()).hexdigest()}
+    ident = {
+        "profile": knobs,
+        "weights": str(weights),
+        "backend": keras.backend.backend(),
+        "dataset": dataset.name,
+        "ids": hashlib.sha1("|".join(r.id for r in dataset.records).encode()).hexdigest(),
+    }
     digest = hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:8]
     folder = Path(out) / dataset.name / f"{profile.name}-{digest}"
     folder.mkdir(parents=True, exist_ok=True)
@@ -79,7 +84,7 @@ def plan_runs(profile, variants=None, alphas=None, spectra=True, splits=None) ->
     """
     wanted = []
     for name in variants or profile.variants:
-        for alpha in (alphas if alphas is not None else [None]):
+        for alpha in alphas if alphas is not None else [None]:
             wanted.append(profile.variant(name, alpha))
     if spectra and alphas is None:
         for name in profile.spectrum_variants:

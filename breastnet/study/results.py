@@ -77,8 +77,9 @@ def write_result(path, result: dict, features: np.ndarray) -> Path:
     np.savez_compressed(buffer, features=np.asarray(features, dtype=np.float32))
     blob = buffer.getvalue()
     _atomic_write_bytes(feature_path, blob)
-    payload = dict(result, schema=SCHEMA_VERSION, features_file=feature_path.name,
-                   features_sha256=hashlib.sha256(blob).hexdigest())
+    payload = dict(
+        result, schema=SCHEMA_VERSION, features_file=feature_path.name, features_sha256=hashlib.sha256(blob).hexdigest()
+    )
     text = json.dumps(_json_safe(payload), indent=1, allow_nan=False)
     _atomic_write_bytes(path, text.encode("utf-8"))
     return path

@@ -67,7 +67,7 @@ class TrainBatches(keras.utils.PyDataset):
         # fetch a batch more than once (the torch backend peeks at one on a model's first
         # fit), and prefetching threads may fetch out of order.
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        rows = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        rows = self.order[index * self.batch_size : (index + 1) * self.batch_size]
         oa = self.streams["oa"][rows]
         hs = self.streams["hs"][rows] if "hs" in self.streams else np.zeros_like(oa)
         if self.augment:

@@ -48,9 +48,15 @@ def fit_batches(model, batches, epochs, callbacks, evaluate_epoch=None, verbose=
         The `keras.callbacks.History` of the run.
     """
     history = keras.callbacks.History()
-    cbs = keras.callbacks.CallbackList([*callbacks, history], model=model, add_history=False,
-                                       add_progbar=verbose > 0, verbose=verbose, epochs=epochs,
-                                       steps=len(batches))
+    cbs = keras.callbacks.CallbackList(
+        [*callbacks, history],
+        model=model,
+        add_history=False,
+        add_progbar=verbose > 0,
+        verbose=verbose,
+        epochs=epochs,
+        steps=len(batches),
+    )
     model.stop_training = False
     cbs.on_train_begin()
     for epoch in range(epochs):
@@ -89,7 +95,7 @@ def predict_rows(model, inputs: dict, batch_size: int) -> dict:
     rows = _pad_rows(n, batch_size)
     parts = []
     for start in range(0, len(rows), batch_size):
-        part = rows[start:start + batch_size]
+        part = rows[start : start + batch_size]
         parts.append(model.predict_on_batch({k: v[part] for k, v in inputs.items()}))
     return {k: np.concatenate([np.asarray(p[k]) for p in parts])[:n] for k in parts[0]}
 
@@ -129,8 +135,11 @@ class RunEvaluation:
         p = np.asarray(out["malignancy"])[:, 1]
         probs = np.stack([1 - p, p], axis=1)
         ce = float(log_loss(y, p, labels=[0, 1]))
-        logs = {"val_ce": ce, "val_auc": _auc_or_nan(y, p),
-                "val_loss": ce - self.alpha * float(np.mean(prediction_entropy_np(probs)))}
+        logs = {
+            "val_ce": ce,
+            "val_auc": _auc_or_nan(y, p),
+            "val_loss": ce - self.alpha * float(np.mean(prediction_entropy_np(probs))),
+        }
         if z is not None and "birads" in out:
             logs["val_loss"] += float(np.mean((np.asarray(out["birads"])[:, 0] - z) ** 2))
         return logs

@@ -26,8 +26,7 @@ from sklearn.metrics import (
 )
 
 ECE_BINS = 10
-METRIC_KEYS = ("accuracy", "sensitivity", "specificity", "auc", "balanced_accuracy",
-               "rmse", "cc", "ece", "brier")
+METRIC_KEYS = ("accuracy", "sensitivity", "specificity", "auc", "balanced_accuracy", "rmse", "cc", "ece", "brier")
 
 
 def expected_calibration_error(y_true, p_malignant, n_bins: int = ECE_BINS) -> float:

@@ -90,12 +90,16 @@ class Profile:
     backbone: str | None = None
 
     def __post_init__(self):
-        checks = {"crop": ("pad", "stretch"), "monitor": ("val_ce", "val_auc", "val_loss"),
-                  "bn_stats": ("precise", "moving")}
+        checks = {
+            "crop": ("pad", "stretch"),
+            "monitor": ("val_ce", "val_auc", "val_loss"),
+            "bn_stats": ("precise", "moving"),
+        }
         for field, allowed in checks.items():
             if getattr(self, field) not in allowed:
-                raise ValueError(f"profile {self.name!r}: {field} must be one of {allowed}, "
-                                 f"not {getattr(self, field)!r}")
+                raise ValueError(
+                    f"profile {self.name!r}: {field} must be one of {allowed}, not {getattr(self, field)!r}"
+                )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -117,27 +121,71 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile(
-        name="smoke", size=32, epochs=1, patience=1, batch_size=8, eval_batch_size=16,
-        folds=2, repeats=1, val_fraction=0.25, subset=(12, 12),
-        alpha_small=(0.0, 0.25), alpha_large=(0.0, 0.25, 2.0), run_eagerly=True),
+        name="smoke",
+        size=32,
+        epochs=1,
+        patience=1,
+        batch_size=8,
+        eval_batch_size=16,
+        folds=2,
+        repeats=1,
+        val_fraction=0.25,
+        subset=(12, 12),
+        alpha_small=(0.0, 0.25),
+        alpha_large=(0.0, 0.25, 2.0),
+        run_eagerly=True,
+    ),
     # cpu: from measured learning curves (benchmarks/README.md, "Learning curves"): DSTL at 64 px
     # on BUS-BRA reaches its best validation cross-entropy after 5-9 epochs; one alpha spectrum
     # (E-DMTL) keeps `make book` under 75 minutes on two cores.
     "cpu": Profile(
-        name="cpu", size=64, epochs=10, patience=3, min_epochs=4, batch_size=16, eval_batch_size=64,
-        folds=3, repeats=1, subset=(150, 162), spectrum_variants=("E-DMTL",),
-        alpha_small=(0.0, 0.1, 0.25), alpha_large=(0.0, 0.25, 1.0, 4.0)),
+        name="cpu",
+        size=64,
+        epochs=10,
+        patience=3,
+        min_epochs=4,
+        batch_size=16,
+        eval_batch_size=64,
+        folds=3,
+        repeats=1,
+        subset=(150, 162),
+        spectrum_variants=("E-DMTL",),
+        alpha_small=(0.0, 0.1, 0.25),
+        alpha_large=(0.0, 0.25, 1.0, 4.0),
+    ),
     # test: the smoke book's plan on a stand-in backbone; the fast tests run sweeps with it.
     "test": Profile(
-        name="test", size=32, epochs=2, patience=2, batch_size=8, eval_batch_size=16,
-        folds=2, repeats=1, val_fraction=0.25, subset=(12, 12),
-        alpha_small=(0.0, 0.25), alpha_large=(0.0, 0.25, 2.0), run_eagerly=True, weights=None,
-        backbone="tiny"),
+        name="test",
+        size=32,
+        epochs=2,
+        patience=2,
+        batch_size=8,
+        eval_batch_size=16,
+        folds=2,
+        repeats=1,
+        val_fraction=0.25,
+        subset=(12, 12),
+        alpha_small=(0.0, 0.25),
+        alpha_large=(0.0, 0.25, 2.0),
+        run_eagerly=True,
+        weights=None,
+        backbone="tiny",
+    ),
     "paper": Profile(
-        name="paper", size=224, epochs=100, patience=10, min_epochs=10, batch_size=16, eval_batch_size=64,
-        folds=5, repeats=10, subset=(150, 162),
+        name="paper",
+        size=224,
+        epochs=100,
+        patience=10,
+        min_epochs=10,
+        batch_size=16,
+        eval_batch_size=64,
+        folds=5,
+        repeats=10,
+        subset=(150, 162),
         alpha_small=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5),
-        alpha_large=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0), weights="auto"),
+        alpha_large=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),
+        weights="auto",
+    ),
 }
 
 

@@ -16,16 +16,30 @@ from .metrics import classification_metrics, prediction_entropy_np, regression_m
 
 def run_identity(variant, split, seed, profile, dataset) -> dict:
     """The "run" block of a result file: what was run, on which fold, with which seed."""
-    return {"variant": variant.name, "family": family(variant.name), "alpha": float(variant.alpha),
-            "fold": int(split.fold), "repeat": int(split.repeat), "seed": int(seed),
-            "profile": profile.name, "dataset": dataset.name}
+    return {
+        "variant": variant.name,
+        "family": family(variant.name),
+        "alpha": float(variant.alpha),
+        "fold": int(split.fold),
+        "repeat": int(split.repeat),
+        "seed": int(seed),
+        "profile": profile.name,
+        "dataset": dataset.name,
+    }
 
 
 def dataset_description(dataset, split, **extra) -> dict:
     """The "dataset" block of a result file: which data, and how many images in each part."""
-    return {"name": dataset.name, "synthetic": dataset.synthetic, "layout": dataset.layout, **extra,
-            "citation": dataset.citation, "n_train": len(split.train), "n_val": len(split.val),
-            "n_test": len(split.test)}
+    return {
+        "name": dataset.name,
+        "synthetic": dataset.synthetic,
+        "layout": dataset.layout,
+        **extra,
+        "citation": dataset.citation,
+        "n_train": len(split.train),
+        "n_val": len(split.val),
+        "n_test": len(split.test),
+    }
 
 
 def score_test_images(test_records, p_malignant, birads_pred=None) -> tuple[dict, dict]:
@@ -40,9 +54,13 @@ def score_test_images(test_records, p_malignant, birads_pred=None) -> tuple[dict
     p = np.asarray(p_malignant, dtype=np.float64)
     probs = np.stack([1 - p, p], axis=1)
     metrics = classification_metrics(y_true, p)
-    predictions = {"id": [r.id for r in test_records], "patient": [r.patient for r in test_records],
-                   "y_true": y_true.tolist(), "p_malignant": p.tolist(),
-                   "entropy": prediction_entropy_np(probs).tolist()}
+    predictions = {
+        "id": [r.id for r in test_records],
+        "patient": [r.patient for r in test_records],
+        "y_true": y_true.tolist(),
+        "p_malignant": p.tolist(),
+        "entropy": prediction_entropy_np(probs).tolist(),
+    }
     if birads_pred is not None:
         z_true = np.array([r.birads_score for r in test_records])
         z_pred = np.asarray(birads_pred, dtype=np.float64)
@@ -51,9 +69,29 @@ def score_test_images(test_records, p_malignant, birads_pred=None) -> tuple[dict
     return metrics, predictions
 
 
-def network_result(*, variant, split, seed, profile, dataset, input_size, optimizer, determinism, cpu_threads,
-                   validated, patch_key, weights_used, history, best_epoch, learning_curve, seconds,
-                   images_per_epoch, metrics, predictions, provenance) -> dict:
+def network_result(
+    *,
+    variant,
+    split,
+    seed,
+    profile,
+    dataset,
+    input_size,
+    optimizer,
+    determinism,
+    cpu_threads,
+    validated,
+    patch_key,
+    weights_used,
+    history,
+    best_epoch,
+    learning_curve,
+    seconds,
+    images_per_epoch,
+    metrics,
+    predictions,
+    provenance,
+) -> dict:
     """The result file of a network run (schema: `breastnet.study.results`).
 
     Args:
@@ -74,22 +112,37 @@ def network_result(*, variant, split, seed, profile, dataset, input_size, optimi
     history = {k: [float(v) for v in vals] for k, vals in history.items()}
     return {
         "run": run_identity(variant, split, seed, profile, dataset),
-        "config": {"variant": variant.to_dict(), "profile": profile.to_dict(), "input_size": input_size,
-                   "optimizer": optimizer,
-                   "loss": "CE - alpha*H(p)" + (" + MSE(BI-RADS score)" if variant.multitask else ""),
-                   "determinism": determinism, "run_eagerly": profile.run_eagerly,
-                   "cpu_threads": cpu_threads, "bn_stats": profile.bn_stats,
-                   "bn_momentum": profile.bn_momentum, "crop": profile.crop,
-                   "early_stopping": {"monitor": profile.monitor, "patience": profile.patience,
-                                      "min_epochs": profile.min_epochs} if validated else None},
+        "config": {
+            "variant": variant.to_dict(),
+            "profile": profile.to_dict(),
+            "input_size": input_size,
+            "optimizer": optimizer,
+            "loss": "CE - alpha*H(p)" + (" + MSE(BI-RADS score)" if variant.multitask else ""),
+            "determinism": determinism,
+            "run_eagerly": profile.run_eagerly,
+            "cpu_threads": cpu_threads,
+            "bn_stats": profile.bn_stats,
+            "bn_momentum": profile.bn_momentum,
+            "crop": profile.crop,
+            "early_stopping": {
+                "monitor": profile.monitor,
+                "patience": profile.patience,
+                "min_epochs": profile.min_epochs,
+            }
+            if validated
+            else None,
+        },
         "dataset": dataset_description(dataset, split, patch_key=patch_key),
         "weights": weights_used,
         "warnings": [p.to_dict() for p in dataset.problems if p.severity == WARNING],
-        "training": {"epochs_run": len(history.get("loss", [])),
-                     "best_epoch": best_epoch, "learning_curve": learning_curve,
-                     "history": history,
-                     "seconds": seconds,
-                     "train_images_per_second": _steady_rate(seconds["epochs"], images_per_epoch)},
+        "training": {
+            "epochs_run": len(history.get("loss", [])),
+            "best_epoch": best_epoch,
+            "learning_curve": learning_curve,
+            "history": history,
+            "seconds": seconds,
+            "train_images_per_second": _steady_rate(seconds["epochs"], images_per_epoch),
+        },
         "metrics": metrics,
         "provenance": provenance,
         "predictions": predictions,

@@ -107,8 +107,9 @@ def _version(package: str) -> str | None:
 def _git_commit() -> str | None:
     here = os.path.dirname(os.path.abspath(__file__))
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True,
-                             text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -154,8 +155,12 @@ def provenance() -> dict:
             "opencv": _version("opencv-python-headless") or _version("opencv-python"),
             "breastnet": _version("breastnet"),
         },
-        "hardware": {"machine": platform.machine(), "cpus": os.cpu_count(), "accelerator": accelerator(),
-                     "system": platform.platform()},
+        "hardware": {
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "accelerator": accelerator(),
+            "system": platform.platform(),
+        },
         "git_commit": _git_commit(),
         "argv": sys.argv[:],
         "finished_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),

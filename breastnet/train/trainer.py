@@ -51,18 +51,17 @@ DECAY = 1e-6
 def paper_optimizer(learning_rate: float = LEARNING_RATE):
     """SGD(lr, momentum 0.9) with the legacy per-update decay of 1e-6 (see module doc)."""
     schedule = keras.optimizers.schedules.InverseTimeDecay(
-        initial_learning_rate=learning_rate, decay_steps=1, decay_rate=DECAY)
+        initial_learning_rate=learning_rate, decay_steps=1, decay_rate=DECAY
+    )
     return keras.optimizers.SGD(learning_rate=schedule, momentum=MOMENTUM)
 
 
 def optimizer_description(learning_rate: float = LEARNING_RATE) -> str:
     """What `paper_optimizer(learning_rate)` is, for result files."""
-    return (f"SGD(lr={learning_rate:g}, momentum={MOMENTUM:g}, "
-            f"InverseTimeDecay(decay_steps=1, rate={DECAY:g}))")
+    return f"SGD(lr={learning_rate:g}, momentum={MOMENTUM:g}, InverseTimeDecay(decay_steps=1, rate={DECAY:g}))"
 
 
-def compile_model(model, run_eagerly: bool = False, steps_per_execution: int = 1,
-                  learning_rate: float = LEARNING_RATE):
+def compile_model(model, run_eagerly: bool = False, steps_per_execution: int = 1, learning_rate: float = LEARNING_RATE):
     """Compile with the paper's optimiser and loss (eq. 1 + eq. 3), ready to train.
 
     The entropy loss reads `model.alpha`, so alpha changes need no recompilation.
@@ -70,12 +69,15 @@ def compile_model(model, run_eagerly: bool = False, steps_per_execution: int = 1
     losses = {"malignancy": EntropyRegularizedCrossEntropy(alpha=model.alpha)}
     if "birads" in model.output:
         losses["birads"] = keras.losses.MeanSquaredError()  # eq. 1, weight 1 like the CE term
-    model.compile(optimizer=paper_optimizer(learning_rate), loss=losses, run_eagerly=run_eagerly,
-                  steps_per_execution=steps_per_execution)
+    model.compile(
+        optimizer=paper_optimizer(learning_rate),
+        loss=losses,
+        run_eagerly=run_eagerly,
+        steps_per_execution=steps_per_execution,
+    )
     # Building the optimizer now avoids a second trace on the first step.
     model.optimizer.build(model.trainable_variables)
     return model
-
 
 
 @dataclass
@@ -84,7 +86,6 @@ class _Compiled:
     size: int
     weights: object
     batchnorm: PreciseBatchNorm
-
 
 
 class Trainer:
@@ -102,8 +103,17 @@ class Trainer:
             profile's `curve_variant` run (the learning-curve benchmark).
     """
 
-    def __init__(self, profile, weights="profile", verbose=2, *, cpu_threads="backend default", callbacks=(),
-                 steps_per_execution=1, curves_for_every_run=False):
+    def __init__(
+        self,
+        profile,
+        weights="profile",
+        verbose=2,
+        *,
+        cpu_threads="backend default",
+        callbacks=(),
+        steps_per_execution=1,
+        curves_for_every_run=False,
+    ):
         self.profile = profile
         self.weights = profile.weights if weights == "profile" else weights
         self.verbose = verbose
@@ -128,8 +138,7 @@ class Trainer:
             set_momentum(model, profile.bn_momentum)  # before the train step is traced
             model = compile_model(model, profile.run_eagerly, self.steps_per_execution, profile.learning_rate)
             model.inference.run_eagerly = profile.run_eagerly  # evaluation traced only if training is
-            self.compiled_[key] = _Compiled(model, size, self.weights,
-                                            PreciseBatchNorm(model, profile.eval_batch_size))
+            self.compiled_[key] = _Compiled(model, size, self.weights, PreciseBatchNorm(model, profile.eval_batch_size))
         return self.compiled_[key]
 
     def reinitialize(self, compiled: _Compiled, variant: Variant, seed: int) -> str:
@@ -191,39 +200,55 @@ class Trainer:
         # Training data; Han et al.'s margin augmentation stacks patches cut at several margins.
         margins = variant.margins or (profile.margin,)
         train_sets = [store.get(size, m, profile.crop) for m in margins]
-        streams = {s: np.concatenate([getattr(ps, s)[split.train] for ps in train_sets])
-                   for s in variant.streams}
+        streams = {s: np.concatenate([getattr(ps, s)[split.train] for ps in train_sets]) for s in variant.streams}
         train_records = [records[i] for i in split.train] * len(margins)
-        batches = TrainBatches(streams, _targets(train_records, variant), profile.batch_size,
-                               preprocess, seed=seed)
+        batches = TrainBatches(streams, _targets(train_records, variant), profile.batch_size, preprocess, seed=seed)
 
         callbacks, timer = list(self.callbacks), EpochTimer()
         callbacks.append(timer)
         val = None
         if len(split.val):
             val_records = [records[i] for i in split.val]
-            val = (self._inputs(main, split.val, variant, preprocess),
-                   np.array([r.pathology for r in val_records]),
-                   np.array([r.birads_score for r in val_records], dtype=np.float64) if variant.multitask else None)
+            val = (
+                self._inputs(main, split.val, variant, preprocess),
+                np.array([r.pathology for r in val_records]),
+                np.array([r.birads_score for r in val_records], dtype=np.float64) if variant.multitask else None,
+            )
             stopper = keras.callbacks.EarlyStopping(
-                monitor=profile.monitor, mode="max" if profile.monitor == "val_auc" else "min",
-                patience=profile.patience, restore_best_weights=True,
-                start_from_epoch=max(0, profile.min_epochs - 1))
+                monitor=profile.monitor,
+                mode="max" if profile.monitor == "val_auc" else "min",
+                patience=profile.patience,
+                restore_best_weights=True,
+                start_from_epoch=max(0, profile.min_epochs - 1),
+            )
             callbacks.append(stopper)
         test_x = self._inputs(main, split.test, variant, preprocess)
         test_records = [records[i] for i in split.test]
         y_true = np.array([r.pathology for r in test_records])  # for the learning curve
-        curve = self.curves_for_every_run or (profile.curve_variant == variant.name and split.fold == 0
-                                              and split.repeat == 0)
+        curve = self.curves_for_every_run or (
+            profile.curve_variant == variant.name and split.fold == 0 and split.repeat == 0
+        )
         # BN statistics come from the training images at the profile's margin (Han2017 trains
         # on several margins but is validated and tested at this one).
-        evaluation = RunEvaluation(model, compiled.batchnorm, profile.bn_stats == "precise",
-                                   self._inputs(main, split.train, variant, preprocess), val, variant.alpha,
-                                   profile.eval_batch_size, curve_test=(test_x, y_true) if curve else None)
+        evaluation = RunEvaluation(
+            model,
+            compiled.batchnorm,
+            profile.bn_stats == "precise",
+            self._inputs(main, split.train, variant, preprocess),
+            val,
+            variant.alpha,
+            profile.eval_batch_size,
+            curve_test=(test_x, y_true) if curve else None,
+        )
         bn_seconds = compiled.batchnorm.seconds_
-        history = fit_batches(model, batches, profile.epochs, callbacks,
-                              evaluate_epoch=evaluation.epoch_logs if (val is not None or curve) else None,
-                              verbose=self.verbose)
+        history = fit_batches(
+            model,
+            batches,
+            profile.epochs,
+            callbacks,
+            evaluate_epoch=evaluation.epoch_logs if (val is not None or curve) else None,
+            verbose=self.verbose,
+        )
         evaluation.finalize()
         bn_seconds = compiled.batchnorm.seconds_ - bn_seconds
         t_fit = time.perf_counter() - t0 - t_compile - t_init
@@ -233,19 +258,41 @@ class Trainer:
         probs = np.asarray(out["malignancy"])
         features = np.asarray(out["features"])
         metrics, predictions = score_test_images(
-            test_records, probs[:, 1], np.asarray(out["birads"])[:, 0] if variant.multitask else None)
+            test_records, probs[:, 1], np.asarray(out["birads"])[:, 0] if variant.multitask else None
+        )
         t_eval = time.perf_counter() - t0 - t_compile - t_init - t_fit
 
         best_epoch = None
         if val is not None:
             best_epoch = int(stopper.best_epoch) + 1 if stopper.best_weights is not None else None
         result = network_result(
-            variant=variant, split=split, seed=seed, profile=profile, dataset=dataset, input_size=size,
-            optimizer=optimizer_description(profile.learning_rate), determinism=self.determinism_,
-            cpu_threads=self.cpu_threads, validated=val is not None, patch_key=main.key, weights_used=weights_used,
-            history=history.history, best_epoch=best_epoch, learning_curve=curve,
-            seconds={"compile_build": t_compile, "reinit": t_init, "fit": t_fit, "evaluate": t_eval,
-                     "epochs": timer.seconds, "bn_stats": bn_seconds, "total": time.perf_counter() - t0},
-            images_per_epoch=len(batches) * batches.batch_size, metrics=metrics, predictions=predictions,
-            provenance=provenance())
+            variant=variant,
+            split=split,
+            seed=seed,
+            profile=profile,
+            dataset=dataset,
+            input_size=size,
+            optimizer=optimizer_description(profile.learning_rate),
+            determinism=self.determinism_,
+            cpu_threads=self.cpu_threads,
+            validated=val is not None,
+            patch_key=main.key,
+            weights_used=weights_used,
+            history=history.history,
+            best_epoch=best_epoch,
+            learning_curve=curve,
+            seconds={
+                "compile_build": t_compile,
+                "reinit": t_init,
+                "fit": t_fit,
+                "evaluate": t_eval,
+                "epochs": timer.seconds,
+                "bn_stats": bn_seconds,
+                "total": time.perf_counter() - t0,
+            },
+            images_per_epoch=len(batches) * batches.batch_size,
+            metrics=metrics,
+            predictions=predictions,
+            provenance=provenance(),
+        )
         return result, features
