@@ -55,7 +55,8 @@ def _profile(args):
 
 def _sweep(args, variants, alphas, spectra):
     from .data import load_dataset
-    from .study.sweep import run_sweep, summarize
+    from .report import summarize
+    from .study.sweep import run_sweep
 
     profile = _profile(args)
     dataset = load_dataset(args.data)
@@ -123,8 +124,8 @@ def main(argv=None) -> int:
                   f"{time.perf_counter() - start:.1f} s (cache key {ps.key})")
         return 0
     if args.command == "summary":
+        from .report import summarize
         from .study.results import load_results
-        from .study.sweep import summarize
 
         print(summarize(load_results(args.folder)))
         return 0

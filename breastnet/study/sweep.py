@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
-import numpy as np
 
 from ..data.checks import check_dataset
 from ..data.problems import raise_if_fatal
@@ -179,20 +178,3 @@ def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, s
 
 def _fmt(x):
     return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
-
-
-def summarize(results, keys=("accuracy", "sensitivity", "specificity", "auc", "rmse", "cc")) -> str:
-    """A text table: mean +- sd over runs of each (variant, alpha)."""
-    groups: dict = {}
-    for r in results:
-        groups.setdefault((r["run"]["family"], r["run"]["alpha"]), []).append(r["metrics"])
-    lines = [f"{'variant':<12}{'alpha':>7}{'runs':>6}" + "".join(f"{k:>16}" for k in keys)]
-    for (fam, alpha), ms in sorted(groups.items()):
-        name = fam if alpha == 0 or fam not in ("DSSL", "DSTL", "DMTL") else f"E-{fam}"
-        cells = []
-        for k in keys:
-            vals = np.array([m.get(k) for m in ms if m.get(k) is not None], dtype=float)
-            vals = vals[~np.isnan(vals)] if len(vals) else vals
-            cells.append(f"{vals.mean():.3f} +- {vals.std(ddof=1) if len(vals) > 1 else 0:.3f}" if len(vals) else "-")
-        lines.append(f"{name:<12}{alpha:>7g}{len(ms):>6}" + "".join(f"{c:>16}" for c in cells))
-    return "\n".join(lines)

@@ -1,0 +1,141 @@
+"""breastnet.report.claims: paired differences, the corrected test of each claim, the verdicts."""
+
+import math
+
+import pandas as pd
+import pytest
+from report_fakes import descriptors_result, fake_result, toy_runs
+from scipy import stats
+
+from breastnet import report
+
+
+def test_paired_differences_match_fold_and_repeat():
+    results = toy_runs()
+    results.reverse()  # order must not matter
+    results.append(fake_result("DSTL", 0.0, 5, accuracy=0.99))  # no DSSL partner: dropped
+    pairs = report.paired_differences(report.runs_frame(results), "DSTL", "DSSL")
+    assert list(pairs["fold"]) == [0, 1, 2]
+    assert pairs["diff"].to_numpy() == pytest.approx([0.02, 0.04, 0.06])
+
+
+def test_claims_table_uses_the_corrected_test():
+    table = report.claims_table(report.runs_frame(toy_runs()))
+    assert list(dict.fromkeys(table["claim"])) == ["shape", "birads", "entropy", "floor"]
+    shape = table[table["claim"] == "shape"]
+    assert list(shape["metric"]) == ["auc", "accuracy"] and list(shape["primary"]) == [True, False]
+    auc, acc = shape.iloc[0], shape.iloc[1]
+    for row in (auc, acc):
+        assert row["n"] == 3 and row["mean_diff"] == pytest.approx(0.04)
+        assert row["t"] == pytest.approx(math.sqrt(48 / 7))  # the hand-worked case above
+        assert row["result"].startswith("no significant")
+    assert pd.isna(auc["paper_diff"])  # the paper has no AUC
+    assert acc["paper_diff"] == pytest.approx(0.8629 - 0.8337)
+    entropy = table[(table["claim"] == "entropy") & (table["metric"] == "accuracy")]
+    assert list(entropy["n"]) == [1, 0, 0]
+    entropy_auc = table[(table["claim"] == "entropy") & table["primary"]]
+    assert list(entropy_auc["n"]) == [0, 0, 0]  # E-DSSL has no AUC in the toy runs
+    floor = table[table["claim"] == "floor"]
+    assert list(dict.fromkeys(floor["comparison"])) == [f"{v} − Descriptors" for v in ("DSTL", "E-DSTL", "DMTL",
+                                                                                        "E-DMTL")]
+    assert floor["paper_diff"].isna().all()
+
+
+def test_claim_verdicts():
+    runs = report.runs_frame(toy_runs())
+    verdicts = report.claim_verdicts(report.claims_table(runs), synthetic=False)
+    shape = verdicts["shape"]
+    assert shape["verdict"] == "not supported" and shape["metric"] == "auc"
+    assert shape["why"] == "the paired AUC difference has a 95 % interval reaching 0 or below"
+    assert verdicts["birads"]["verdict"] == "not testable here"  # DSTL-DMTL has 1 pair
+    assert verdicts["floor"]["verdict"] == "not testable here" and not verdicts["floor"]["in_paper"]
+    assert "J = 3" in shape["evidence"] and "AUC" in shape["effect"] and "accuracy" in shape["secondary"]
+    assert shape["effect"].startswith("DSTL − DSSL: +0.040 AUC (95 % CI")
+    assert "paper +0.0292" in shape["secondary"]
+    (only,) = shape["comparisons"]
+    assert only["effect"] == pytest.approx(0.04) and only["n"] == 3
+    q = 0.95 / math.sqrt(2 * 0.975 * 0.025)  # t_{0.975, 2}
+    assert only["ci_low"] == pytest.approx(0.04 - q * math.sqrt(0.0004 * 7 / 12))
+    assert only["p"] == pytest.approx(1 - math.sqrt(24 / 31))
+    synthetic = report.claim_verdicts(report.claims_table(runs), synthetic=True)
+    assert {v["verdict"] for v in synthetic.values()} == {"not testable here"}
+    # A clear, consistent gain in AUC is supported, whatever the accuracy does.
+    strong = [fake_result("DSSL", 0.0, f, accuracy=0.5, auc=0.70 + 0.01 * f) for f in range(5)]
+    strong += [fake_result("DSTL", 0.0, f, accuracy=0.5, auc=0.80 + 0.012 * f) for f in range(5)]
+    verdicts = report.claim_verdicts(report.claims_table(report.runs_frame(strong)), synthetic=False)
+    assert verdicts["shape"]["verdict"] == "supported"
+    assert "the same difference in every run" in verdicts["shape"]["secondary"] or \
+        "no spread" in verdicts["shape"]["secondary"]
+
+
+def test_fourth_claim_networks_against_descriptors():
+    # E-DMTL AUC 0.80, 0.78, 0.86 against the floor's 0.70, 0.74, 0.72 on the same folds:
+    # d = 0.10, 0.04, 0.14, mean 0.28 / 3; deviations +0.02/3, -0.16/3, +0.14/3,
+    # s^2 = (0.0004 + 0.0256 + 0.0196) / 9 / 2 = 0.0456 / 18; n_test / n_train = 20 / 80.
+    results = []
+    for fold, (net, floor, net_acc, floor_acc) in enumerate([(0.80, 0.70, 0.7, 0.6), (0.78, 0.74, 0.7, 0.7),
+                                                            (0.86, 0.72, 0.8, 0.6)]):
+        results.append(fake_result("DMTL", 0.25, fold, accuracy=net_acc, auc=net, rmse=0.3, cc=0.7))
+        results.append(descriptors_result(fold, auc=floor, accuracy=floor_acc))
+    table = report.claims_table(report.runs_frame(results))
+    row = table[(table["claim"] == "floor") & (table["better"] == "E-DMTL") & table["primary"]].iloc[0]
+    mean, var = 0.28 / 3, 0.0456 / 18
+    se = math.sqrt((1 / 3 + 1 / 4) * var)
+    assert row["n"] == 3 and row["mean_diff"] == pytest.approx(mean)
+    assert row["sd"] == pytest.approx(math.sqrt(var))
+    assert row["t"] == pytest.approx(mean / se)
+    assert row["p"] == pytest.approx(2 * stats.t.sf(mean / se, 2))
+    q = 0.95 / math.sqrt(2 * 0.975 * 0.025)
+    assert row["ci_low"] == pytest.approx(mean - q * se) and row["ci_high"] == pytest.approx(mean + q * se)
+    acc = table[(table["claim"] == "floor") & (table["better"] == "E-DMTL") & ~table["primary"]].iloc[0]
+    assert acc["mean_diff"] == pytest.approx((0.1 + 0.0 + 0.2) / 3)
+    verdict = report.claim_verdicts(table, synthetic=False)["floor"]
+    assert verdict["verdict"] == "not testable here"  # DSTL, E-DSTL and DMTL were not run
+    assert "E-DMTL − Descriptors: +0.093 AUC" in verdict["effect"]
+    # Every two-stream network clearly above the floor: supported.
+    strong = []
+    for fold in range(5):
+        strong.append(descriptors_result(fold, auc=0.70 + 0.01 * fold))
+        for k, (fam, alpha) in enumerate([("DSTL", 0.0), ("DSTL", 0.25), ("DMTL", 0.0), ("DMTL", 0.25)]):
+            strong.append(fake_result(fam, alpha, fold, auc=0.85 + 0.011 * fold + 0.01 * k))
+    verdicts = report.claim_verdicts(report.claims_table(report.runs_frame(strong)), synthetic=False)
+    assert verdicts["floor"]["verdict"] == "supported"
+    assert len(verdicts["floor"]["comparisons"]) == 4
+
+
+def test_claims_on_one_class_runs_are_not_testable():
+    # A clear gain, but half of DSTL's runs gave one class to every image.
+    strong = [fake_result("DSSL", 0.0, f, accuracy=0.70 + 0.01 * f, auc=0.70 + 0.01 * f) for f in range(4)]
+    strong += [fake_result("DSTL", 0.0, f, accuracy=0.80 + 0.012 * f, auc=0.80 + 0.012 * f) for f in range(4)]
+    runs = report.runs_frame(strong)
+    # On accuracy (a threshold metric) one-class runs make the claim untestable.
+    by_accuracy = report.claims_table(runs, metrics=("accuracy",))
+    assert report.claim_verdicts(by_accuracy, False, {("DSTL", 0.0): 0.25})["shape"]["verdict"] == "supported"
+    verdict = report.claim_verdicts(by_accuracy, False, {("DSTL", 0.0): 0.5})["shape"]
+    assert verdict["verdict"] == "not testable here"
+    assert "runs of DSTL gave every test image one class" in verdict["why"]
+    # On AUC a one-class run can still rank: the verdict stands, the accuracy beside it is flagged.
+    table = report.claims_table(runs)
+    verdict = report.claim_verdicts(table, False, {("DSTL", 0.0): 0.5})["shape"]
+    assert verdict["verdict"] == "supported"
+    assert "accuracy there is a class share" in verdict["secondary"]
+    # Runs with one probability for every image rank nothing: not testable on AUC either.
+    verdict = report.claim_verdicts(table, False, {("DSTL", 0.0): 0.5}, {("DSSL", 0.0): 0.75})["shape"]
+    assert verdict["verdict"] == "not testable here" and "DSSL" in verdict["why"] and "no ranking" in verdict["why"]
+
+
+def test_claims_view_and_verdicts_markdown():
+    table = report.claims_table(report.runs_frame(toy_runs()))
+    view = report.claims_view(table)
+    assert list(view["comparison"])[:2] == ["DSTL − DSSL", "DMTL − DSTL"] and len(view) == len(table) // 2
+    assert list(view.columns) == ["comparison", "J", "AUC diff", "CI low", "CI high", "p", "AUC result",
+                                  "accuracy diff", "acc. CI low", "acc. CI high", "acc. p", "paper accuracy diff"]
+    shape = view.iloc[0]
+    assert shape["J"] == 3 and shape["AUC diff"] == pytest.approx(0.04)
+    assert shape["accuracy diff"] == pytest.approx(0.04)
+    assert shape["paper accuracy diff"] == pytest.approx(0.0292)
+    verdicts = report.claim_verdicts(table, synthetic=False)
+    text = report.verdicts_markdown(verdicts)
+    assert text.count("\n- ") == 3 and text.startswith("- **The shape stream (HS patches) improves classification**: "
+                                                      "*not supported*")
+    assert "(a question of ours, not in the paper)" in text.split("\n- ")[-1]

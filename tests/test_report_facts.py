@@ -1,0 +1,96 @@
+"""breastnet.report.facts, .html and .text: what the pages state, and numbers in words."""
+
+import math
+
+import pandas as pd
+import pytest
+from report_fakes import NET_CONFIG, descriptors_result, fake_result
+
+from breastnet import report
+
+
+def test_study_facts_say_synthetic():
+    facts = report.study_facts([fake_result("DSSL", 0.0, 0, synthetic=True)])
+    assert facts["synthetic"] and "SYNTHETIC" in facts["statement"]
+    assert facts["weights"] == "random init" and facts["backend"] == "tensorflow"
+    assert facts["train_minutes"] == pytest.approx(0.5)
+    assert facts["cpu_threads"] == "backend default"  # a file from before sweep workers
+    assert "SYNTHETIC data" in report.facts_html(facts) and 'class="admonition warning"' in report.facts_html(facts)
+    assert "SYNTHETIC" in report.data_html(True, "synthetic")
+    real = report.study_facts([fake_result("DSSL", 0.0, 0)])
+    assert "SYNTHETIC" not in real["statement"]
+    assert real["bn_stats"] == real["crop"] == real["learning_rate"] == "not recorded"  # an older file
+
+
+def test_study_facts_state_the_training_choices():
+    old_style = dict(NET_CONFIG, profile={})  # learning rate read from the optimizer's description
+    facts = report.study_facts([fake_result("DSTL", 0.0, 0, config=NET_CONFIG),
+                                fake_result("DSTL", 0.0, 1, config=old_style), descriptors_result(0, auc=0.7)])
+    assert facts["bn_stats"] == "precise" and facts["bn_momentum"] == "0.99" and facts["crop"] == "pad"
+    assert facts["learning_rate"] == "0.001"
+    assert facts["monitor"] == "val_ce" and facts["min_epochs"] == "1"
+    assert facts["early_stopping"] == "val_ce, patience 2, min epochs 1"
+    assert facts["weights"] == "random init"  # the networks'; the floor has none
+    assert report.study_facts([descriptors_result(0, auc=0.7)])["weights"] == "none (hand-crafted descriptors)"
+    html = report.facts_html(facts)
+    assert "precise (re-estimated on each run&#x27;s training images)" in html
+    assert "<strong>Initial learning rate:</strong> 0.001" in html
+    assert "<strong>Early stopping:</strong> val_ce, patience 2, min epochs 1" in html
+
+
+def test_dataset_tables(tiny_dataset):
+    records = report.records_frame(tiny_dataset)
+    tables = report.dataset_tables(records)
+    assert tables["pathology"].loc["all", "images"] == 20
+    assert tables["pathology"].loc["benign", "images"] == 10
+    assert tables["birads"].loc["all", "all"] == 20
+    assert tables["per_patient"]["patients"].mul(tables["per_patient"].index).sum() == 20
+    assert "device" not in tables  # the phantoms name no scanner
+    records["device"] = ["A", "B"] * 10
+    assert report.dataset_tables(records)["device"].loc["all", "all"] == 20
+
+
+def test_texts():
+    points = pd.DataFrame([{"family": "DSSL", "peak_alpha": 0.25, "peak": 0.8, "A": 4.0, "B": None}])
+    assert report.drop_text(points) == "E-DSSL: mean accuracy peaks at α = 0.25 (0.800); A at α = 4; no point B."
+    tails = pd.DataFrame({"family": ["DSSL", "DSSL"], "alpha": [0.0, 0.25], "tail_mean": [1.0, 0.5]})
+    assert report.tail_text(tails).startswith("The tail is higher (fatter) at α = 0 than at α = 0.25 for 1 of 1")
+    cal = pd.DataFrame({"family": ["DSTL", "DSTL"], "alpha": [0.0, 0.25], "ece_pooled": [0.2, 0.1]})
+    assert report.calibration_text(cal).endswith("lowered the ECE for 1 of 1 families.")
+    assert "<table" in report.profiles_html()
+
+
+def test_summarize_names_models_by_their_label():
+    results = [fake_result("DSSL", 0.0, f, accuracy=a, auc=0.7) for f, a in enumerate([0.6, 0.8])]
+    results += [fake_result("DMTL", 0.25, 0, accuracy=0.9, rmse=0.3), descriptors_result(0, auc=0.75)]
+    header, dmtl, dssl, descriptors = report.summarize(results, keys=("accuracy", "rmse")).split("\n")
+    assert header.split() == ["model", "runs", "accuracy", "rmse"]
+    assert dmtl.split() == ["E-DMTL", "(α=0.25)", "1", "0.900", "+-", "0.000", "0.300", "+-", "0.000"]
+    assert descriptors.split()[:3] == ["Descriptors", "(floor)", "1"] and descriptors.endswith(" -")
+    # sd over runs with ddof 1: (0.6, 0.8) -> 0.141
+    assert dssl.split() == ["DSSL", "2", "0.700", "+-", "0.141", "-"]
+    assert len({len(line) for line in (header, dmtl, descriptors, dssl)}) == 1  # aligned columns
+
+
+def test_small_texts():
+    assert report.fmt(None) == report.fmt(math.nan) == "–" and report.fmt(0.12345, 2) == "0.12"
+    assert report.stopping_text(False, "val_ce").startswith("This row trains no network")
+    assert report.stopping_text(True, "val_ce, patience 2") == (
+        "Early stopping (val_ce, patience 2) restores the weights of the best epoch of the monitored quantity "
+        "before testing.")
+    assert report.stopping_text(True, "not recorded").startswith("These result files do not record")
+    points = pd.DataFrame([{"family": "DMTL", "peak_alpha": 0.25, "peak": 0.8, "A": 4.0, "B": None}])
+    view = report.drop_points_view(points)
+    assert view.to_dict("records") == [{"family": "E-DMTL", "peak at α": "0.25", "peak accuracy": 0.8,
+                                        "A at α": "4", "B at α": "–"}]
+
+
+def test_problems_frame(tiny_dataset):
+    from dataclasses import replace
+
+    from breastnet.data.problems import Problem
+
+    assert len(report.problems_frame(tiny_dataset)) == len(tiny_dataset.problems)
+    problem = Problem("WARNING", "birads-missing", "img1.png", "no BI-RADS category")
+    frame = report.problems_frame(replace(tiny_dataset, problems=[problem]))
+    assert frame[["severity", "code"]].to_dict("records") == [{"severity": "WARNING", "code": "birads-missing"}]
