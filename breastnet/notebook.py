@@ -100,8 +100,9 @@ def sweep_commands(profile, out, data=None, variants=None, alphas=None, spectra=
     pairs = [(family(name), float(alpha), name) for name in variants or profile.variants for alpha in alphas]
     rows = list(dict.fromkeys(named[fam, alpha] for fam, alpha, _ in pairs if (fam, alpha) in named))
     commands = [sweep + ["--variants", ",".join(rows), "--no-spectra"]] if rows else []
-    commands += [train + ["--variant", name, "--alpha", f"{alpha:g}"]
-                 for fam, alpha, name in pairs if (fam, alpha) not in named]
+    commands += [
+        train + ["--variant", name, "--alpha", f"{alpha:g}"] for fam, alpha, name in pairs if (fam, alpha) not in named
+    ]
     return [shlex.join(command) for command in commands]
 
 
@@ -124,16 +125,11 @@ class Page:
     def plan(self, variants=None, alphas=None, spectra=True) -> Plan:
         """The runs `run_sweep` would plan with these arguments (see `breastnet.study.plan.plan_runs`),
         and the result files of those that are done; trains nothing."""
-        from .study.plan import make_splits, plan_runs, study_folder
-        from .study.results import valid_result
+        from .study.plan import finished_results, planned_runs, study_folder
 
-        runs = plan_runs(self.profile, variants, alphas, spectra, make_splits(self.study, self.profile))
-        plan = Plan(study_folder(self.results, self.study, self.profile, self.profile.weights), runs)
-        for spec in runs:
-            result = valid_result(plan.folder / spec.filename)
-            if result is not None:
-                result["path"] = str(plan.folder / spec.filename)
-                plan.done[spec.filename] = result
+        study, _, runs = planned_runs(self.dataset, self.profile, variants, alphas, spectra)
+        plan = Plan(study_folder(self.results, study, self.profile, self.profile.weights), runs)
+        plan.done.update(finished_results(plan.folder, runs))
         return plan
 
     def train_missing_runs(self, variants=None, alphas=None, spectra=True, verbose=2, workers=1, log=print):
@@ -160,13 +156,24 @@ class Page:
         minutes, source = rough_minutes(plan, self.profile)
         commands = sweep_commands(self.profile, self.results, self.data, variants, alphas, spectra)
         rough = f"roughly {minutes:.0f} min" if minutes >= 1 else "under a minute"
-        log(f"TRAINING: {len(missing)} of the {len(plan.runs)} runs of this page have no result file in "
+        log(
+            f"TRAINING: {len(missing)} of the {len(plan.runs)} runs of this page have no result file in "
             f"{plan.folder}; training them now, {rough} ({source}). Interrupt the kernel "
-            f"to stop: finished runs are kept. The same from a terminal:\n  " + "\n  ".join(commands))
+            f"to stop: finished runs are kept. The same from a terminal:\n  " + "\n  ".join(commands)
+        )
         from .study.sweep import run_sweep
 
-        return run_sweep(self.dataset, self.profile, self.results, variants=variants, alphas=alphas,
-                         spectra=spectra, verbose=verbose, log=log, workers=workers)
+        return run_sweep(
+            self.dataset,
+            self.profile,
+            self.results,
+            variants=variants,
+            alphas=alphas,
+            spectra=spectra,
+            verbose=verbose,
+            log=log,
+            workers=workers,
+        )
 
 
 def timings_frame(path):

@@ -18,7 +18,7 @@ import keras
 
 from ..data.splits import cv_splits, limited_subset, official_splits
 from ..model.variants import family
-from .results import _atomic_write_bytes
+from .results import _atomic_write_bytes, valid_result
 
 
 @dataclass(frozen=True)
@@ -143,3 +143,25 @@ def architecture_blocks(runs, architecture_key) -> list[list[RunSpec]]:
     for spec in runs:
         blocks.setdefault(architecture_key(spec.variant), []).append(spec)
     return sorted(blocks.values(), key=lambda block: -sum(run_cost(spec) for spec in block))
+
+
+def planned_runs(dataset, profile, variants=None, alphas=None, spectra=True, scheme: str = "cv"):
+    """What a sweep with these arguments runs: (study data, splits, runs).
+
+    The one place that decides it: `run_sweep` trains these runs, and the notebooks'
+    `Page.plan` reads their results.
+    """
+    data = study_dataset(dataset, profile)
+    splits = make_splits(data, profile, scheme)
+    return data, splits, plan_runs(profile, variants, alphas, spectra, splits)
+
+
+def finished_results(folder, runs) -> dict:
+    """{file name: result} of the runs whose result file is valid (a corrupt one is set aside)."""
+    done = {}
+    for spec in runs:
+        result = valid_result(Path(folder) / spec.filename)
+        if result is not None:
+            result["path"] = str(Path(folder) / spec.filename)
+            done[spec.filename] = result
+    return done

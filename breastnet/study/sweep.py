@@ -7,7 +7,6 @@ trained in parallel processes that share the CPU cores.
 
 from __future__ import annotations
 
-import math
 import multiprocessing
 import time
 from dataclasses import dataclass, replace
@@ -22,8 +21,8 @@ from ..train.batches import PatchStore
 from ..train.floor import run_floor
 from ..train.runtime import limit_cpu_threads
 from ..train.trainer import Trainer
-from .plan import architecture_blocks, make_splits, order_for_reuse, plan_runs, study_dataset, study_folder
-from .results import valid_result, write_result
+from .plan import architecture_blocks, finished_results, order_for_reuse, planned_runs, study_folder
+from .results import write_result
 
 
 @dataclass(frozen=True)
@@ -51,8 +50,10 @@ def _train_one(job, trainer, store, spec) -> dict:
 
 def _progress_line(spec, result, note="") -> str:
     m = result["metrics"]
-    return (f"{spec.label()}: accuracy {m['accuracy']:.3f}, auc {_fmt(m['auc'])} "
-            f"({result['training']['seconds']['total']:.0f} s{note})")
+    return (
+        f"{spec.label()}: accuracy {m['accuracy']:.3f}, auc {m['auc']:.3f} "
+        f"({result['training']['seconds']['total']:.0f} s{note})"
+    )
 
 
 def _worker(index, job, threads, queue):
@@ -95,10 +96,12 @@ def train_in_workers(job, todo, workers, architecture_key, log=print):
         queue.put(block)
     for _ in range(workers):
         queue.put(None)
-    log(f"{len(todo)} runs in {len(blocks)} architecture blocks over {workers} worker processes "
-        f"x {threads} CPU threads")
-    procs = [ctx.Process(target=_worker, args=(k, job, threads, queue), name=f"breastnet-worker-{k}")
-             for k in range(workers)]
+    log(
+        f"{len(todo)} runs in {len(blocks)} architecture blocks over {workers} worker processes x {threads} CPU threads"
+    )
+    procs = [
+        ctx.Process(target=_worker, args=(k, job, threads, queue), name=f"breastnet-worker-{k}") for k in range(workers)
+    ]
     try:
         for proc in procs:
             proc.start()
@@ -111,12 +114,26 @@ def train_in_workers(job, todo, workers, architecture_key, log=print):
                 proc.join()
     failed = [p.name for p in procs if p.exitcode != 0]
     if failed:
-        raise RuntimeError(f"sweep worker(s) {', '.join(failed)} failed (see their traceback above); "
-                           f"finished runs are saved in {job.folder} and a re-run resumes from them")
+        raise RuntimeError(
+            f"sweep worker(s) {', '.join(failed)} failed (see their traceback above); "
+            f"finished runs are saved in {job.folder} and a re-run resumes from them"
+        )
 
 
-def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, scheme="cv",
-              weights="profile", cache_dir=None, verbose=2, log=print, workers=1):
+def run_sweep(
+    dataset,
+    profile,
+    out,
+    variants=None,
+    alphas=None,
+    spectra=True,
+    scheme="cv",
+    weights="profile",
+    cache_dir=None,
+    verbose=2,
+    log=print,
+    workers=1,
+):
     """Train every planned run that has no valid result yet.
 
     Args:
@@ -134,9 +151,7 @@ def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, s
     Returns:
         (folder, results): the study folder and the result dicts of all planned runs.
     """
-    data = study_dataset(dataset, profile)
-    splits = make_splits(data, profile, scheme)
-    runs = plan_runs(profile, variants, alphas, spectra, splits)
+    data, splits, runs = planned_runs(dataset, profile, variants, alphas, spectra, scheme)
     # Read every image and mask now and refuse up front, before hours of training, not
     # at run 37; the warnings stay on the dataset and go into every result file.
     needs_birads = any(spec.variant.multitask for spec in runs)
@@ -148,9 +163,12 @@ def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, s
         stale.unlink()
     job = SweepJob(data, profile, trainer.weights, folder, {(s.fold, s.repeat): s for s in splits}, cache_dir)
     store = PatchStore(data, cache_dir=cache_dir)
-    todo = [spec for spec in runs if valid_result(folder / spec.filename) is None]
-    log(f"{data.name}: {len(data)} images; profile {profile.name}; {len(runs)} runs planned, "
-        f"{len(runs) - len(todo)} already done, {len(todo)} to train -> {folder}")
+    done = finished_results(folder, runs)
+    todo = [spec for spec in runs if spec.filename not in done]
+    log(
+        f"{data.name}: {len(data)} images; profile {profile.name}; {len(runs)} runs planned, "
+        f"{len(runs) - len(todo)} already done, {len(todo)} to train -> {folder}"
+    )
     for spec in [spec for spec in todo if not spec.variant.learned]:  # seconds each: here, first
         log(_progress_line(spec, _train_one(job, trainer, None, spec)))
     todo = order_for_reuse([spec for spec in todo if spec.variant.learned], trainer.architecture_key)
@@ -167,14 +185,4 @@ def run_sweep(dataset, profile, out, variants=None, alphas=None, spectra=True, s
             left = (time.perf_counter() - started) / n * (len(todo) - n) / 60
             log(f"\n[{n}/{len(todo)}] {_progress_line(spec, result, f'; about {left:.1f} min left')}")
             bar.update(n)
-    results = []
-    for spec in runs:
-        result = valid_result(folder / spec.filename)
-        if result is not None:
-            result["path"] = str(folder / spec.filename)
-            results.append(result)
-    return folder, results
-
-
-def _fmt(x):
-    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3f}"
+    return folder, list(finished_results(folder, runs).values())
