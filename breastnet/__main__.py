@@ -10,31 +10,52 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chat
 
 
 def _common(parser):
-    parser.add_argument("--data", default=None,
-                        help="dataset path (BUS-BRA folder, BUSI folder or manifest CSV); "
-                             "default $BREASTNET_DATA, else the synthetic phantoms")
-    parser.add_argument("--profile", default="smoke", help="smoke, cpu or paper (default smoke)")
+    parser.add_argument(
+        "--data",
+        default=None,
+        help="dataset path (BUS-BRA folder, BUSI folder or manifest CSV); "
+        "default $BREASTNET_DATA, else the synthetic phantoms",
+    )
+    parser.add_argument("--profile", default="smoke", help="smoke, cpu, paper or test (default smoke)")
     parser.add_argument("--out", default="results", help="results folder (default ./results)")
-    parser.add_argument("--weights", default=None,
-                        help="auto, imagenet, none, or a .weights.h5 file (default: the profile's)")
+    parser.add_argument(
+        "--weights", default=None, help="auto, imagenet, none, or a .weights.h5 file (default: the profile's)"
+    )
     parser.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
     parser.add_argument("--folds", type=int, default=None, help="override the profile's folds")
     parser.add_argument("--repeats", type=int, default=None, help="override the profile's repeats")
     parser.add_argument("--max-folds", type=int, default=None, help="train only the first N folds")
     parser.add_argument("--size", type=int, default=None, help="override the profile's patch size")
-    parser.add_argument("--subset", default=None,
-                        help="BENIGN,MALIGNANT image counts of the limited subset, or 'none' for all")
-    parser.add_argument("--splits", choices=("cv", "official"), default="cv",
-                        help="cv: repeated StratifiedGroupKFold; official: BUS-BRA's k-fold CSV")
-    parser.add_argument("--crop", choices=("pad", "stretch"), default=None,
-                        help="square patches by padding (keeps proportions) or stretching the lesion box")
-    parser.add_argument("--bn-stats", choices=("precise", "moving"), default=None,
-                        help="BatchNorm statistics for evaluation (default: the profile's)")
+    parser.add_argument(
+        "--subset", default=None, help="BENIGN,MALIGNANT image counts of the limited subset, or 'none' for all"
+    )
+    parser.add_argument(
+        "--splits",
+        choices=("cv", "official"),
+        default="cv",
+        help="cv: repeated StratifiedGroupKFold; official: BUS-BRA's k-fold CSV",
+    )
+    parser.add_argument(
+        "--crop",
+        choices=("pad", "stretch"),
+        default=None,
+        help="square patches by padding (keeps proportions) or stretching the lesion box",
+    )
+    parser.add_argument(
+        "--bn-stats",
+        choices=("precise", "moving"),
+        default=None,
+        help="BatchNorm statistics for evaluation (default: the profile's)",
+    )
     parser.add_argument("--lr", type=float, default=None, help="override the profile's SGD learning rate")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="processes training at once, each on cores/workers CPU threads and whole "
-                             "architectures (default 1; 2 is faster on a 2-core CPU, see benchmarks/)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes training at once, each on cores/workers CPU threads and whole "
+        "architectures (default 1; 2 is faster on a 2-core CPU, see benchmarks/)",
+    )
 
 
 def _profile(args):
@@ -43,9 +64,17 @@ def _profile(args):
     subset = None
     if args.subset is not None:
         subset = "none" if args.subset.lower() == "none" else tuple(int(x) for x in args.subset.split(","))
-    profile = get_profile(args.profile, epochs=args.epochs, folds=args.folds, repeats=args.repeats,
-                          size=args.size, max_folds=args.max_folds, crop=args.crop, bn_stats=args.bn_stats,
-                          learning_rate=args.lr)
+    profile = get_profile(
+        args.profile,
+        epochs=args.epochs,
+        folds=args.folds,
+        repeats=args.repeats,
+        size=args.size,
+        max_folds=args.max_folds,
+        crop=args.crop,
+        bn_stats=args.bn_stats,
+        learning_rate=args.lr,
+    )
     if subset == "none":
         profile = profile.replace(subset=None)
     elif subset is not None:
@@ -61,9 +90,18 @@ def _sweep(args, variants, alphas, spectra):
     profile = _profile(args)
     dataset = load_dataset(args.data)
     weights = "profile" if args.weights is None else (None if args.weights.lower() == "none" else args.weights)
-    folder, results = run_sweep(dataset, profile, args.out, variants=variants, alphas=alphas,
-                                spectra=spectra, scheme=args.splits, weights=weights,
-                                verbose=0 if args.quiet else 2, workers=args.workers)
+    folder, results = run_sweep(
+        dataset,
+        profile,
+        args.out,
+        variants=variants,
+        alphas=alphas,
+        spectra=spectra,
+        scheme=args.splits,
+        weights=weights,
+        verbose=0 if args.quiet else 2,
+        workers=args.workers,
+    )
     print()
     if dataset.synthetic:
         print("NOTE: SYNTHETIC phantom data, not patients.")
@@ -78,8 +116,11 @@ def main(argv=None) -> int:
 
     train = sub.add_parser("train", help="one variant over the profile's folds")
     _common(train)
-    train.add_argument("--variant", default="E-DMTL", help="DSSL, E-DSSL, DSTL, E-DSTL, DMTL, E-DMTL, "
-                                                         "Inception, ResNet-50, Han2017, Descriptors (the floor)")
+    train.add_argument(
+        "--variant",
+        default="E-DMTL",
+        help="DSSL, E-DSSL, DSTL, E-DSTL, DMTL, E-DMTL, Inception, ResNet-50, Han2017, Descriptors (the floor)",
+    )
     train.add_argument("--alpha", type=float, default=None, help="entropy weight (default: the variant's)")
 
     sweep = sub.add_parser("sweep", help="the profile's grid: Table 1 rows and alpha spectra")
@@ -120,8 +161,10 @@ def main(argv=None) -> int:
         for size in args.size:
             start = time.perf_counter()
             ps = load_patches(dataset, size, args.margin)
-            print(f"{dataset.name}: {len(ps.ids)} OA/HS patch pairs at {size} px in "
-                  f"{time.perf_counter() - start:.1f} s (cache key {ps.key})")
+            print(
+                f"{dataset.name}: {len(ps.ids)} OA/HS patch pairs at {size} px in "
+                f"{time.perf_counter() - start:.1f} s (cache key {ps.key})"
+            )
         return 0
     if args.command == "summary":
         from .report import summarize

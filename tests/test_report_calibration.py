@@ -25,7 +25,7 @@ def test_reliability_bins_by_hand():
 def test_reliability_bins_agree_with_metrics_ece():
     rng = np.random.default_rng(0)
     p = rng.uniform(size=300)
-    y = (rng.uniform(size=300) < p ** 2).astype(int)
+    y = (rng.uniform(size=300) < p**2).astype(int)
     assert report.ece_from_bins(report.reliability_bins(y, p)) == pytest.approx(expected_calibration_error(y, p))
 
 

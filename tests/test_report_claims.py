@@ -36,8 +36,9 @@ def test_claims_table_uses_the_corrected_test():
     entropy_auc = table[(table["claim"] == "entropy") & table["primary"]]
     assert list(entropy_auc["n"]) == [0, 0, 0]  # E-DSSL has no AUC in the toy runs
     floor = table[table["claim"] == "floor"]
-    assert list(dict.fromkeys(floor["comparison"])) == [f"{v} − Descriptors" for v in ("DSTL", "E-DSTL", "DMTL",
-                                                                                        "E-DMTL")]
+    assert list(dict.fromkeys(floor["comparison"])) == [
+        f"{v} − Descriptors" for v in ("DSTL", "E-DSTL", "DMTL", "E-DMTL")
+    ]
     assert floor["paper_diff"].isna().all()
 
 
@@ -64,8 +65,10 @@ def test_claim_verdicts():
     strong += [fake_result("DSTL", 0.0, f, accuracy=0.5, auc=0.80 + 0.012 * f) for f in range(5)]
     verdicts = report.claim_verdicts(report.claims_table(report.runs_frame(strong)), synthetic=False)
     assert verdicts["shape"]["verdict"] == "supported"
-    assert "the same difference in every run" in verdicts["shape"]["secondary"] or \
-        "no spread" in verdicts["shape"]["secondary"]
+    assert (
+        "the same difference in every run" in verdicts["shape"]["secondary"]
+        or "no spread" in verdicts["shape"]["secondary"]
+    )
 
 
 def test_fourth_claim_networks_against_descriptors():
@@ -73,8 +76,9 @@ def test_fourth_claim_networks_against_descriptors():
     # d = 0.10, 0.04, 0.14, mean 0.28 / 3; deviations +0.02/3, -0.16/3, +0.14/3,
     # s^2 = (0.0004 + 0.0256 + 0.0196) / 9 / 2 = 0.0456 / 18; n_test / n_train = 20 / 80.
     results = []
-    for fold, (net, floor, net_acc, floor_acc) in enumerate([(0.80, 0.70, 0.7, 0.6), (0.78, 0.74, 0.7, 0.7),
-                                                            (0.86, 0.72, 0.8, 0.6)]):
+    for fold, (net, floor, net_acc, floor_acc) in enumerate(
+        [(0.80, 0.70, 0.7, 0.6), (0.78, 0.74, 0.7, 0.7), (0.86, 0.72, 0.8, 0.6)]
+    ):
         results.append(fake_result("DMTL", 0.25, fold, accuracy=net_acc, auc=net, rmse=0.3, cc=0.7))
         results.append(descriptors_result(fold, auc=floor, accuracy=floor_acc))
     table = report.claims_table(report.runs_frame(results))
@@ -128,14 +132,27 @@ def test_claims_view_and_verdicts_markdown():
     table = report.claims_table(report.runs_frame(toy_runs()))
     view = report.claims_view(table)
     assert list(view["comparison"])[:2] == ["DSTL − DSSL", "DMTL − DSTL"] and len(view) == len(table) // 2
-    assert list(view.columns) == ["comparison", "J", "AUC diff", "CI low", "CI high", "p", "AUC result",
-                                  "accuracy diff", "acc. CI low", "acc. CI high", "acc. p", "paper accuracy diff"]
+    assert list(view.columns) == [
+        "comparison",
+        "J",
+        "AUC diff",
+        "CI low",
+        "CI high",
+        "p",
+        "AUC result",
+        "accuracy diff",
+        "acc. CI low",
+        "acc. CI high",
+        "acc. p",
+        "paper accuracy diff",
+    ]
     shape = view.iloc[0]
     assert shape["J"] == 3 and shape["AUC diff"] == pytest.approx(0.04)
     assert shape["accuracy diff"] == pytest.approx(0.04)
     assert shape["paper accuracy diff"] == pytest.approx(0.0292)
     verdicts = report.claim_verdicts(table, synthetic=False)
     text = report.verdicts_markdown(verdicts)
-    assert text.count("\n- ") == 3 and text.startswith("- **The shape stream (HS patches) improves classification**: "
-                                                      "*not supported*")
+    assert text.count("\n- ") == 3 and text.startswith(
+        "- **The shape stream (HS patches) improves classification**: *not supported*"
+    )
     assert "(a question of ours, not in the paper)" in text.split("\n- ")[-1]

@@ -24,8 +24,13 @@ def test_study_facts_say_synthetic():
 
 def test_study_facts_state_the_training_choices():
     old_style = dict(NET_CONFIG, profile={})  # learning rate read from the optimizer's description
-    facts = report.study_facts([fake_result("DSTL", 0.0, 0, config=NET_CONFIG),
-                                fake_result("DSTL", 0.0, 1, config=old_style), descriptors_result(0, auc=0.7)])
+    facts = report.study_facts(
+        [
+            fake_result("DSTL", 0.0, 0, config=NET_CONFIG),
+            fake_result("DSTL", 0.0, 1, config=old_style),
+            descriptors_result(0, auc=0.7),
+        ]
+    )
     assert facts["bn_stats"] == "precise" and facts["bn_momentum"] == "0.99" and facts["crop"] == "pad"
     assert facts["learning_rate"] == "0.001"
     assert facts["monitor"] == "val_ce" and facts["min_epochs"] == "1"
@@ -77,12 +82,14 @@ def test_small_texts():
     assert report.stopping_text(False, "val_ce").startswith("This row trains no network")
     assert report.stopping_text(True, "val_ce, patience 2") == (
         "Early stopping (val_ce, patience 2) restores the weights of the best epoch of the monitored quantity "
-        "before testing.")
+        "before testing."
+    )
     assert report.stopping_text(True, "not recorded").startswith("These result files do not record")
     points = pd.DataFrame([{"family": "DMTL", "peak_alpha": 0.25, "peak": 0.8, "A": 4.0, "B": None}])
     view = report.drop_points_view(points)
-    assert view.to_dict("records") == [{"family": "E-DMTL", "peak at α": "0.25", "peak accuracy": 0.8,
-                                        "A at α": "4", "B at α": "–"}]
+    assert view.to_dict("records") == [
+        {"family": "E-DMTL", "peak at α": "0.25", "peak accuracy": 0.8, "A at α": "4", "B at α": "–"}
+    ]
 
 
 def test_problems_frame(tiny_dataset):

@@ -42,8 +42,10 @@ def test_architecture_figure(tmp_path):
 def test_patches_figure_pairs_oa_and_hs_of_the_same_image():
     # Image i is filled with 10 * i (OA) and 10 * i + 5 (HS): each panel says which image it shows.
     n, size = 10, 8
-    patches = SimpleNamespace(oa=np.stack([np.full((size, size), 10 * i, np.uint8) for i in range(n)]),
-                              hs=np.stack([np.full((size, size), 10 * i + 5, np.uint8) for i in range(n)]))
+    patches = SimpleNamespace(
+        oa=np.stack([np.full((size, size), 10 * i, np.uint8) for i in range(n)]),
+        hs=np.stack([np.full((size, size), 10 * i + 5, np.uint8) for i in range(n)]),
+    )
     labels = [0] * 6 + [1] * 4
     fig = report.patches_figure(patches, labels, seed=0)
     assert len(fig.axes) == 4 * 4
@@ -60,8 +62,14 @@ def test_patches_figure_pairs_oa_and_hs_of_the_same_image():
 
 def history(series):
     """A history_frame of 2 folds x 3 epochs: value = fold + epoch / 10 + offset of the series."""
-    return pd.DataFrame([{"fold": fold, "repeat": 0, "epoch": epoch, "series": name, "value": fold + epoch / 10 + k}
-                         for k, name in enumerate(series) for fold in (0, 1) for epoch in (1, 2, 3)])
+    return pd.DataFrame(
+        [
+            {"fold": fold, "repeat": 0, "epoch": epoch, "series": name, "value": fold + epoch / 10 + k}
+            for k, name in enumerate(series)
+            for fold in (0, 1)
+            for epoch in (1, 2, 3)
+        ]
+    )
 
 
 def test_history_figure():
@@ -91,8 +99,19 @@ def alpha_frame(metrics=("accuracy", "auc")):
     rows = []
     for fam, shift in (("DMTL", 0.0), ("DSSL", 0.01)):
         for k, alpha in enumerate((0.0, 0.25, 1.0, 4.0)):
-            rows += [{"family": fam, "alpha": alpha, "metric": m, "n": 3, "mean": 0.8 - 0.05 * k + shift, "sd": 0.1,
-                      "ci_low": math.nan, "ci_high": math.nan} for m in metrics]
+            rows += [
+                {
+                    "family": fam,
+                    "alpha": alpha,
+                    "metric": m,
+                    "n": 3,
+                    "mean": 0.8 - 0.05 * k + shift,
+                    "sd": 0.1,
+                    "ci_low": math.nan,
+                    "ci_high": math.nan,
+                }
+                for m in metrics
+            ]
     return pd.DataFrame(rows)
 
 
@@ -103,8 +122,10 @@ def test_alpha_figure():
     assert len(axes) == 3 and [ax.get_title() for ax in axes[:2]] == ["accuracy", "AUC"]
     assert not axes[2].axison and axes[2].get_legend() is not None  # the free panel holds the legend
     accuracy = axes[0]
-    means = {bars.get_label(): list(np.round(np.asarray(bars.lines[0].get_ydata(), float), 6))
-             for bars in accuracy.containers}
+    means = {
+        bars.get_label(): list(np.round(np.asarray(bars.lines[0].get_ydata(), float), 6))
+        for bars in accuracy.containers
+    }
     assert means == {"E-DMTL": [0.8, 0.75, 0.7], "E-DSSL": [0.81, 0.76, 0.71]}
     assert any(list(line.get_ydata()) == [0.55, 0.55] for line in accuracy.get_lines())  # chance
     # One colour per family, the same in every panel and figure.
@@ -116,11 +137,15 @@ def test_alpha_figure():
     large = report.alpha_figure(curve, (0.0, 0.25, 1.0, 4.0), chance=0.55, log_x=True, marks=marks)
     acc = large.axes[0]
     assert acc.get_xscale() == "symlog"
-    assert sorted(line.get_xdata()[0] for line in acc.get_lines() if len(line.get_xdata()) == 2
-                  and line.get_xdata()[0] == line.get_xdata()[1]) == [1.0, 4.0]  # A and B
+    assert sorted(
+        line.get_xdata()[0]
+        for line in acc.get_lines()
+        if len(line.get_xdata()) == 2 and line.get_xdata()[0] == line.get_xdata()[1]
+    ) == [1.0, 4.0]  # A and B
     assert sorted(t.get_text() for t in acc.texts) == ["A", "B"]
-    six = report.alpha_figure(alpha_frame(("accuracy", "sensitivity", "specificity", "auc", "rmse", "cc")),
-                              (0.0, 0.25), chance=0.5)
+    six = report.alpha_figure(
+        alpha_frame(("accuracy", "sensitivity", "specificity", "auc", "rmse", "cc")), (0.0, 0.25), chance=0.5
+    )
     assert len(six.axes) == 6 and all(ax.axison for ax in six.axes)
 
 
@@ -138,8 +163,18 @@ def test_spectra_figure():
     for fam in ("DSSL", "DMTL"):
         for alpha, offset in ((0.0, 0.0), (0.25, -1.0)):
             for fold, noise in ((0, 0.5), (1, -0.5)):
-                rows += [{"family": fam, "alpha": alpha, "model": report.model_label(fam, alpha), "fold": fold,
-                          "repeat": 0, "index": i, "log_eigenvalue": 5.0 - i + offset + noise} for i in (1, 2, 3, 4)]
+                rows += [
+                    {
+                        "family": fam,
+                        "alpha": alpha,
+                        "model": report.model_label(fam, alpha),
+                        "fold": fold,
+                        "repeat": 0,
+                        "index": i,
+                        "log_eigenvalue": 5.0 - i + offset + noise,
+                    }
+                    for i in (1, 2, 3, 4)
+                ]
     fig = report.spectra_figure(pd.DataFrame(rows), ["DSSL", "DMTL"], tail_from=3)
     assert [ax.get_title() for ax in fig.axes] == ["DSSL", "DMTL"]
     for ax in fig.axes:
@@ -152,8 +187,17 @@ def test_spectra_figure():
 
 def test_reliability_figure():
     y, p = [0, 1, 1, 1], [0.12, 0.18, 0.82, 0.88]  # the hand-worked bins of test_report_calibration
-    preds = pd.DataFrame({"family": "DSSL", "alpha": [0.0] * 4 + [0.25] * 4, "fold": 0, "repeat": 0,
-                          "id": list("abcdabcd"), "y_true": y + y, "p_malignant": p + [0.45, 0.55, 0.45, 0.55]})
+    preds = pd.DataFrame(
+        {
+            "family": "DSSL",
+            "alpha": [0.0] * 4 + [0.25] * 4,
+            "fold": 0,
+            "repeat": 0,
+            "id": list("abcdabcd"),
+            "y_true": y + y,
+            "p_malignant": p + [0.45, 0.55, 0.45, 0.55],
+        }
+    )
     fig = report.reliability_figure(preds, ["DSSL", "DMTL"])
     dssl, dmtl = fig.axes
     lines = [line for line in dssl.get_lines() if line.get_label().startswith("α")]
@@ -165,10 +209,13 @@ def test_reliability_figure():
 
 
 def test_claims_figure():
-    claims = pd.DataFrame([
-        {"comparison": c, "metric": m, "mean_diff": d, "ci_low": d - 0.05, "ci_high": d + 0.05, "paper_diff": paper}
-        for c, (auc, acc, paper) in (("DSTL − DSSL", (0.04, 0.02, 0.0292)), ("DMTL − DSTL", (-0.01, 0.03, 0.0136)))
-        for m, d, paper in (("auc", auc, None), ("accuracy", acc, paper))])
+    claims = pd.DataFrame(
+        [
+            {"comparison": c, "metric": m, "mean_diff": d, "ci_low": d - 0.05, "ci_high": d + 0.05, "paper_diff": paper}
+            for c, (auc, acc, paper) in (("DSTL − DSSL", (0.04, 0.02, 0.0292)), ("DMTL − DSTL", (-0.01, 0.03, 0.0136)))
+            for m, d, paper in (("auc", auc, None), ("accuracy", acc, paper))
+        ]
+    )
     fig = report.claims_figure(claims)
     auc, accuracy = fig.axes
     assert auc.get_xlabel() == "difference in AUC (primary)" and accuracy.get_xlabel() == "difference in accuracy"

@@ -36,8 +36,9 @@ def test_learning_check_counts_one_class_runs():
     assert check["runs"] == 3 and check["one_class"] == 2 and check["constant"] == 1
     assert check["runs_small_alpha"] == 2 and check["one_class_small_alpha"] == 1  # alpha <= 1
     assert check["median_sd"] == pytest.approx(np.std([0.52, 0.53, 0.55, 0.51]))  # median of (0.0154, 0.4, 0)
-    assert check["text"].startswith("In 2 of 3 network runs every test image got the same predicted class "
-                                    "(1 of 2 runs with α ≤ 1)")
+    assert check["text"].startswith(
+        "In 2 of 3 network runs every test image got the same predicted class (1 of 2 runs with α ≤ 1)"
+    )
     assert "1 of 3 runs gave every test image the same probability" in check["text"]
     assert report.learning_check([mixed])["text"].startswith("Every one of the 1 network runs predicted both")
     assert check["by_model"] == {("DSTL", 0.0): 0.5, ("DSTL", 4.0): 1.0, ("Descriptors", 0.0): 1.0}
@@ -53,8 +54,10 @@ def test_learning_summary():
     assert summary["networks_auc"] == pytest.approx(0.7) and summary["networks_runs"] == 3
     assert summary["by_row"]["DSTL"] == pytest.approx(0.65) and math.isnan(summary["by_row"]["E-DSTL"])
     assert summary["floor_auc"] == pytest.approx(0.8) and summary["floor_runs"] == 2
-    assert summary["networks_text"].startswith("The two-stream networks (DSTL, E-DSTL, DMTL, E-DMTL) reach a mean "
-                                               "test AUC of 0.700 over their 3 runs (DSTL 0.650; E-DMTL 0.800).")
+    assert summary["networks_text"].startswith(
+        "The two-stream networks (DSTL, E-DSTL, DMTL, E-DMTL) reach a mean "
+        "test AUC of 0.700 over their 3 runs (DSTL 0.650; E-DMTL 0.800)."
+    )
     assert "0.800 over 2 runs" in summary["floor_text"]
     empty = report.learning_summary(report.runs_frame([]))
     assert "No run" in empty["networks_text"] and "no run" in empty["floor_text"]
@@ -72,10 +75,12 @@ def test_learning_curve_frame():
     assert at[(3, "test", "precise")] == 0.78 and at[(3, "test", "moving")] == 0.58
     assert at[(2, "validation", "precise")] == 0.75 and math.isnan(at[(3, "validation", "moving")])
     text = report.learning_curve_text(frame)
-    assert text == ("DSTL, repeat 0, fold 0: 3 epochs trained. At the last epoch the test AUC is 0.780 with "
-                    "precise BatchNorm statistics and 0.580 with the moving averages (validation: 0.700 and –). "
-                    "Early stopping on val_ce restored epoch 2, whose test AUC is 0.800 with the precise statistics "
-                    "the run is evaluated with (the run's reported test AUC: 0.800).")
+    assert text == (
+        "DSTL, repeat 0, fold 0: 3 epochs trained. At the last epoch the test AUC is 0.780 with "
+        "precise BatchNorm statistics and 0.580 with the moving averages (validation: 0.700 and –). "
+        "Early stopping on val_ce restored epoch 2, whose test AUC is 0.800 with the precise statistics "
+        "the run is evaluated with (the run's reported test AUC: 0.800)."
+    )
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -84,8 +89,10 @@ def test_learning_curve_frame():
     ax = fig.add_subplot()
     report.plot_learning_curve(frame, ax)
     assert len(ax.get_lines()) == 4 + 2  # four curves, chance and the restored epoch
-    assert {t.get_text() for t in ax.get_legend().get_texts()} >= {"test, precise statistics",
-                                                                   "validation, moving statistics"}
+    assert {t.get_text() for t in ax.get_legend().get_texts()} >= {
+        "test, precise statistics",
+        "validation, moving statistics",
+    }
 
 
 def test_no_learning_curve():

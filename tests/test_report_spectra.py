@@ -29,9 +29,17 @@ def test_wide_features_use_the_gram_matrix():
 
 
 def test_spectrum_tails():
-    spectra = pd.DataFrame({"family": "DSSL", "alpha": 0.0, "model": "DSSL", "fold": [0] * 4 + [1] * 4,
-                            "repeat": 0, "index": [1, 2, 3, 4] * 2,
-                            "log_eigenvalue": [5.0, 2.0, 1.0, 0.0, 4.0, 2.0, 3.0, 2.0]})
+    spectra = pd.DataFrame(
+        {
+            "family": "DSSL",
+            "alpha": 0.0,
+            "model": "DSSL",
+            "fold": [0] * 4 + [1] * 4,
+            "repeat": 0,
+            "index": [1, 2, 3, 4] * 2,
+            "log_eigenvalue": [5.0, 2.0, 1.0, 0.0, 4.0, 2.0, 3.0, 2.0],
+        }
+    )
     tails = report.spectrum_tails(spectra, tail_from=3)
     # run 0: mean(1, 0) = 0.5; run 1: mean(3, 2) = 2.5
     assert tails["tail_mean"].iloc[0] == pytest.approx(1.5)
@@ -57,8 +65,10 @@ def test_alpha_curve_and_drop_points():
     row = points.iloc[0]
     assert row["peak_alpha"] == 0.25 and row["A"] == 4.0 and row["B"] == 16.0
     # A curve at chance everywhere has no point to fall from.
-    flat = report.alpha_curve(report.runs_frame(
-        [fake_result("DSSL", a, f, accuracy=0.5) for a in (0.0, 0.25, 2.0) for f in range(2)]), families=("DSSL",))
+    flat = report.alpha_curve(
+        report.runs_frame([fake_result("DSSL", a, f, accuracy=0.5) for a in (0.0, 0.25, 2.0) for f in range(2)]),
+        families=("DSSL",),
+    )
     assert report.drop_points(flat, chance=0.5).iloc[0][["A", "B"]].isna().all()
 
 
@@ -109,8 +119,14 @@ def test_alpha_curve_and_calibration_with_the_floor():
 
 
 def test_beats_alpha0():
-    curve = pd.DataFrame({"family": ["DSSL"] * 3 + ["DMTL"] * 2, "alpha": [0.0, 0.1, 0.25, 0.1, 0.25],
-                          "metric": "accuracy", "mean": [0.70, 0.72, 0.69, 0.8, 0.9]})
+    curve = pd.DataFrame(
+        {
+            "family": ["DSSL"] * 3 + ["DMTL"] * 2,
+            "alpha": [0.0, 0.1, 0.25, 0.1, 0.25],
+            "metric": "accuracy",
+            "mean": [0.70, 0.72, 0.69, 0.8, 0.9],
+        }
+    )
     # DSSL: 0.72 > 0.70 yes, 0.69 no; DMTL has no alpha-0 mean: not better.
     assert report.beats_alpha0(curve, (0.0, 0.1, 0.25)) == (1, 4)
     assert report.beats_alpha0(curve, (0.0, 0.1)) == (1, 2)

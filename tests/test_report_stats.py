@@ -43,12 +43,15 @@ def test_correction_widens_the_interval():
     assert abs(corrected.t) < abs(plain.t) and corrected.p > plain.p
 
 
-@pytest.mark.parametrize("values, t, p", [
-    ([0.1], math.nan, math.nan),             # one run: no variance
-    ([0.0, 0.0, 0.0], math.nan, math.nan),   # no spread, no difference
-    ([0.1, 0.1], math.nan, math.nan),        # no spread: no test, whatever the mean
-    ([math.nan, 0.02, 0.04, 0.06], None, None),  # NaN dropped: same as the 3 values
-])
+@pytest.mark.parametrize(
+    "values, t, p",
+    [
+        ([0.1], math.nan, math.nan),  # one run: no variance
+        ([0.0, 0.0, 0.0], math.nan, math.nan),  # no spread, no difference
+        ([0.1, 0.1], math.nan, math.nan),  # no spread: no test, whatever the mean
+        ([math.nan, 0.02, 0.04, 0.06], None, None),  # NaN dropped: same as the 3 values
+    ],
+)
 def test_corrected_t_edge_cases(values, t, p):
     ct = report.corrected_t(values, 0.25)
     if t is None:

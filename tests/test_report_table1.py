@@ -21,8 +21,15 @@ def test_runs_frame_names_table1_rows():
 def test_table1_cells():
     t1 = report.table1(report.runs_frame(toy_runs()))
     assert list(dict.fromkeys(t1["variant"])) == STUDY_ROWS == TABLE1 + ["Descriptors"]
-    assert list(dict.fromkeys(t1["metric"])) == ["accuracy", "sensitivity", "specificity", "rmse", "cc", "auc",
-                                                 "balanced_accuracy"]
+    assert list(dict.fromkeys(t1["metric"])) == [
+        "accuracy",
+        "sensitivity",
+        "specificity",
+        "rmse",
+        "cc",
+        "auc",
+        "balanced_accuracy",
+    ]
     dssl_auc = t1[(t1["variant"] == "DSSL") & (t1["metric"] == "auc")].iloc[0]
     assert dssl_auc["mean"] == pytest.approx(0.85) and math.isnan(dssl_auc["paper"]) and not dssl_auc["in_paper"]
     assert dssl_auc["applies"]
@@ -47,8 +54,10 @@ def test_table1_cells():
 
 
 def test_table1_floor_row():
-    results = [descriptors_result(f, auc=a, balanced_accuracy=b) for f, (a, b) in
-               enumerate([(0.70, 0.60), (0.80, 0.70), (0.75, 0.65)])]
+    results = [
+        descriptors_result(f, auc=a, balanced_accuracy=b)
+        for f, (a, b) in enumerate([(0.70, 0.60), (0.80, 0.70), (0.75, 0.65)])
+    ]
     t1 = report.table1(report.runs_frame(results), variants=["Descriptors", "DSSL"])
     assert list(dict.fromkeys(t1["variant"])) == ["DSSL", "Descriptors"]  # paper rows first
     floor = t1[t1["variant"] == "Descriptors"].set_index("metric")
@@ -58,20 +67,26 @@ def test_table1_floor_row():
     assert not floor.loc["rmse", "applies"]
     assert floor.loc["accuracy", "label"] == "Hand-crafted descriptors + logistic regression (floor)"
     html = report.table1_html(t1)
-    row = html[html.index('data-variant="Descriptors"'):]
+    row = html[html.index('data-variant="Descriptors"') :]
     assert "reference row of ours, not in the paper" in row and "3 runs" in row
     assert "paper" not in row.replace("not in the paper", "")  # no paper value, not even "—"
 
 
 def test_paper_table1_is_the_paper():
     assert set(report.PAPER_TABLE1) == set(TABLE1)
-    assert report.PAPER_TABLE1["E-DMTL"] == {"accuracy": 0.9032, "sensitivity": 0.9175, "specificity": 0.8881,
-                                             "rmse": 0.2668, "cc": 0.8566}
+    assert report.PAPER_TABLE1["E-DMTL"] == {
+        "accuracy": 0.9032,
+        "sensitivity": 0.9175,
+        "specificity": 0.8881,
+        "rmse": 0.2668,
+        "cc": 0.8566,
+    }
 
 
 def test_table1_clips_intervals_and_marks_no_spread():
-    results = [fake_result("DSSL", 0.0, f, accuracy=a, sensitivity=s)
-               for f, (a, s) in enumerate([(0.2, 0.5), (0.9, 0.5)])]
+    results = [
+        fake_result("DSSL", 0.0, f, accuracy=a, sensitivity=s) for f, (a, s) in enumerate([(0.2, 0.5), (0.9, 0.5)])
+    ]
     t1 = report.table1(report.runs_frame(results), variants=["DSSL"])
     acc = t1[t1["metric"] == "accuracy"].iloc[0]
     assert acc["ci_low"] == 0.0 and acc["ci_high"] == 1.0  # df = 1: the raw interval is far wider

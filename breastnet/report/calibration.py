@@ -17,9 +17,19 @@ def pooled_predictions(results) -> pd.DataFrame:
     frames = []
     for r in results:
         p = r["predictions"]
-        frames.append(pd.DataFrame({"family": r["run"]["family"], "alpha": float(r["run"]["alpha"]),
-                                    "fold": r["run"]["fold"], "repeat": r["run"]["repeat"],
-                                    "id": p["id"], "y_true": p["y_true"], "p_malignant": p["p_malignant"]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "family": r["run"]["family"],
+                    "alpha": float(r["run"]["alpha"]),
+                    "fold": r["run"]["fold"],
+                    "repeat": r["run"]["repeat"],
+                    "id": p["id"],
+                    "y_true": p["y_true"],
+                    "p_malignant": p["p_malignant"],
+                }
+            )
+        )
     if not frames:
         return pd.DataFrame(columns=["family", "alpha", "fold", "repeat", "id", "y_true", "p_malignant"])
     return pd.concat(frames, ignore_index=True)
@@ -39,9 +49,16 @@ def reliability_bins(y_true, p_malignant, n_bins: int = ECE_BINS) -> pd.DataFram
     for k in range(n_bins):
         inside = which == k
         count = int(inside.sum())
-        rows.append({"bin": k, "lower": edges[k], "upper": edges[k + 1], "count": count,
-                     "mean_predicted": float(p[inside].mean()) if count else math.nan,
-                     "observed": float(y[inside].mean()) if count else math.nan})
+        rows.append(
+            {
+                "bin": k,
+                "lower": edges[k],
+                "upper": edges[k + 1],
+                "count": count,
+                "mean_predicted": float(p[inside].mean()) if count else math.nan,
+                "observed": float(y[inside].mean()) if count else math.nan,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -56,8 +73,9 @@ def _nanmean(x) -> float:
     return float(x[~np.isnan(x)].mean()) if (~np.isnan(x)).any() else math.nan
 
 
-def calibration_summary(results, families=FAMILIES, alphas=(0.0, 0.25), n_bins: int = ECE_BINS,
-                        reference=tuple(REFERENCE_ROWS)) -> pd.DataFrame:
+def calibration_summary(
+    results, families=FAMILIES, alphas=(0.0, 0.25), n_bins: int = ECE_BINS, reference=tuple(REFERENCE_ROWS)
+) -> pd.DataFrame:
     """ECE and Brier of alpha 0 against alpha 0.25, per family, and of our reference rows.
 
     Args:
@@ -83,11 +101,20 @@ def calibration_summary(results, families=FAMILIES, alphas=(0.0, 0.25), n_bins: 
             ece = np.array([r["metrics"].get("ece") for r in sel], dtype=float)
             brier = np.array([r["metrics"].get("brier") for r in sel], dtype=float)
             entropy = np.concatenate([r["predictions"].get("entropy", []) for r in sel]).astype(float)
-            rows.append({"family": fam, "alpha": float(alpha), "model": model_label(fam, alpha),
-                         "runs": len(sel), "ece_mean": _nanmean(ece),
-                         "ece_sd": float(np.nanstd(ece, ddof=1)) if len(sel) > 1 else math.nan,
-                         "ece_pooled": expected_calibration_error(y, p, n_bins),
-                         "brier_mean": _nanmean(brier),
-                         "mean_entropy": float(entropy.mean()) if len(entropy) else math.nan})
-    return pd.DataFrame(rows, columns=["family", "alpha", "model", "runs", "ece_mean", "ece_sd", "ece_pooled",
-                                       "brier_mean", "mean_entropy"])
+            rows.append(
+                {
+                    "family": fam,
+                    "alpha": float(alpha),
+                    "model": model_label(fam, alpha),
+                    "runs": len(sel),
+                    "ece_mean": _nanmean(ece),
+                    "ece_sd": float(np.nanstd(ece, ddof=1)) if len(sel) > 1 else math.nan,
+                    "ece_pooled": expected_calibration_error(y, p, n_bins),
+                    "brier_mean": _nanmean(brier),
+                    "mean_entropy": float(entropy.mean()) if len(entropy) else math.nan,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=["family", "alpha", "model", "runs", "ece_mean", "ece_sd", "ece_pooled", "brier_mean", "mean_entropy"],
+    )

@@ -40,29 +40,45 @@ class Claim:
 
 
 CLAIMS = (
-    Claim("shape", "The shape stream (HS patches) improves classification",
-          "DSSL → DSTL: accuracy 83.37 % → 86.29 % (section 3).", (("DSTL", "DSSL"),)),
-    Claim("birads", "The auxiliary BI-RADS regression task improves classification",
-          "DSTL → DMTL: accuracy 86.29 % → 87.63 %, sensitivity and specificity up too (section 3).",
-          (("DMTL", "DSTL"),)),
-    Claim("entropy", "The entropy term (α = 0.25) improves every model",
-          "E-DSSL, E-DSTL and E-DMTL all beat their α = 0 versions, e.g. 83.37 % → 84.95 % "
-          "and 86.29 % → 88.70 % (section 3).",
-          (("E-DSSL", "DSSL"), ("E-DSTL", "DSTL"), ("E-DMTL", "DMTL"))),
-    Claim("floor", "The networks beat hand-crafted shape and echo descriptors",
-          "Not a claim of the paper but a question of ours: the paper compares its networks with other "
-          "networks only. Each two-stream network against a logistic regression on eleven hand-crafted "
-          "lesion descriptors (shape, margin, echo pattern, posterior features), on the same folds.",
-          tuple((name, "Descriptors") for name in TWO_STREAM), in_paper=False),
+    Claim(
+        "shape",
+        "The shape stream (HS patches) improves classification",
+        "DSSL → DSTL: accuracy 83.37 % → 86.29 % (section 3).",
+        (("DSTL", "DSSL"),),
+    ),
+    Claim(
+        "birads",
+        "The auxiliary BI-RADS regression task improves classification",
+        "DSTL → DMTL: accuracy 86.29 % → 87.63 %, sensitivity and specificity up too (section 3).",
+        (("DMTL", "DSTL"),),
+    ),
+    Claim(
+        "entropy",
+        "The entropy term (α = 0.25) improves every model",
+        "E-DSSL, E-DSTL and E-DMTL all beat their α = 0 versions, e.g. 83.37 % → 84.95 % "
+        "and 86.29 % → 88.70 % (section 3).",
+        (("E-DSSL", "DSSL"), ("E-DSTL", "DSTL"), ("E-DMTL", "DMTL")),
+    ),
+    Claim(
+        "floor",
+        "The networks beat hand-crafted shape and echo descriptors",
+        "Not a claim of the paper but a question of ours: the paper compares its networks with other "
+        "networks only. Each two-stream network against a logistic regression on eleven hand-crafted "
+        "lesion descriptors (shape, margin, echo pattern, posterior features), on the same folds.",
+        tuple((name, "Descriptors") for name in TWO_STREAM),
+        in_paper=False,
+    ),
 )
 
 #: The metric the verdicts rest on, and the one reported beside it.
 PRIMARY_METRIC = "auc"
 SECONDARY_METRIC = "accuracy"
 #: Why the verdicts rest on AUC (for the book).
-PRIMARY_REASON = ("AUC is threshold-free: it measures whether a model ranks malignant images above "
-                  "benign ones. Accuracy at the 0.5 threshold can hide that: a run that puts every test "
-                  "image on one side of 0.5 scores the share of one class, whatever its ranking.")
+PRIMARY_REASON = (
+    "AUC is threshold-free: it measures whether a model ranks malignant images above "
+    "benign ones. Accuracy at the 0.5 threshold can hide that: a run that puts every test "
+    "image on one side of 0.5 scores the share of one class, whatever its ranking."
+)
 
 
 def paired_differences(runs: pd.DataFrame, better, baseline, metric: str = "accuracy") -> pd.DataFrame:
@@ -100,8 +116,9 @@ def comparison_result(ct: CorrectedT) -> str:
     return "no significant difference (95 % CI includes 0)"
 
 
-def claims_table(runs: pd.DataFrame, metrics=(PRIMARY_METRIC, SECONDARY_METRIC), level: float = 0.95,
-                 claims=CLAIMS) -> pd.DataFrame:
+def claims_table(
+    runs: pd.DataFrame, metrics=(PRIMARY_METRIC, SECONDARY_METRIC), level: float = 0.95, claims=CLAIMS
+) -> pd.DataFrame:
     """Every comparison of `claims` on every metric: paired differences and their corrected t-test.
 
     Args:
@@ -127,15 +144,46 @@ def claims_table(runs: pd.DataFrame, metrics=(PRIMARY_METRIC, SECONDARY_METRIC),
                 ct = corrected_t(pairs["diff"], ratio, level)
                 paper_b = PAPER_TABLE1.get(baseline, {}).get(metric)
                 paper_a = PAPER_TABLE1.get(better, {}).get(metric)
-                rows.append({"claim": claim.key, "comparison": f"{better} − {baseline}", "better": better,
-                             "baseline": baseline, "metric": metric, "primary": metric == metrics[0],
-                             "n": ct.n, "mean_diff": ct.mean, "sd": ct.sd, "ci_low": ct.ci_low,
-                             "ci_high": ct.ci_high, "t": ct.t, "df": ct.df, "p": ct.p, "ratio": ratio,
-                             "paper_diff": (None if paper_a is None or paper_b is None
-                                            else round(paper_a - paper_b, 4)),
-                             "result": comparison_result(ct)})
-    columns = ["claim", "comparison", "better", "baseline", "metric", "primary", "n", "mean_diff", "sd", "ci_low",
-               "ci_high", "t", "df", "p", "ratio", "paper_diff", "result"]
+                rows.append(
+                    {
+                        "claim": claim.key,
+                        "comparison": f"{better} − {baseline}",
+                        "better": better,
+                        "baseline": baseline,
+                        "metric": metric,
+                        "primary": metric == metrics[0],
+                        "n": ct.n,
+                        "mean_diff": ct.mean,
+                        "sd": ct.sd,
+                        "ci_low": ct.ci_low,
+                        "ci_high": ct.ci_high,
+                        "t": ct.t,
+                        "df": ct.df,
+                        "p": ct.p,
+                        "ratio": ratio,
+                        "paper_diff": (None if paper_a is None or paper_b is None else round(paper_a - paper_b, 4)),
+                        "result": comparison_result(ct),
+                    }
+                )
+    columns = [
+        "claim",
+        "comparison",
+        "better",
+        "baseline",
+        "metric",
+        "primary",
+        "n",
+        "mean_diff",
+        "sd",
+        "ci_low",
+        "ci_high",
+        "t",
+        "df",
+        "p",
+        "ratio",
+        "paper_diff",
+        "result",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -150,11 +198,15 @@ def _comparison_text(r, detail: bool = True) -> str:
     if r["n"] < 2:
         return f"{r['comparison']}: {r['n']} paired run(s) with {word} values, not enough for a test"
     if pd.isna(r["ci_low"]):
-        return (f"{r['comparison']}: {r['mean_diff']:+.3f} {word} in each of the J = {r['n']} paired runs, "
-                f"no spread, no test{paper}")
+        return (
+            f"{r['comparison']}: {r['mean_diff']:+.3f} {word} in each of the J = {r['n']} paired runs, "
+            f"no spread, no test{paper}"
+        )
     stats_ = f"t = {fmt(r['t'], 2)}, df = {r['df']}, " if detail else ""
-    return (f"{r['comparison']}: {r['mean_diff']:+.3f} {word} (95 % CI {fmt(r['ci_low'])} to "
-            f"{fmt(r['ci_high'])}, {stats_}p = {fmt(r['p'])}, J = {r['n']}{paper})")
+    return (
+        f"{r['comparison']}: {r['mean_diff']:+.3f} {word} (95 % CI {fmt(r['ci_low'])} to "
+        f"{fmt(r['ci_high'])}, {stats_}p = {fmt(r['p'])}, J = {r['n']}{paper})"
+    )
 
 
 def _no_skill(names, metric: str, one_class_share: dict, constant_share: dict) -> list[str]:
@@ -163,12 +215,19 @@ def _no_skill(names, metric: str, one_class_share: dict, constant_share: dict) -
     Threshold metrics: runs that gave every test image one class (their accuracy is a class
     share). AUC: runs that gave every test image the same probability (no ranking at all)."""
     share = one_class_share if metric in THRESHOLD_METRICS else constant_share if metric == "auc" else {}
-    return sorted({name for name in names if share.get(row_key(name), 0.0) >= 0.5},
-                  key=lambda n: STUDY_ROWS.index(n) if n in STUDY_ROWS else len(STUDY_ROWS))
+    return sorted(
+        {name for name in names if share.get(row_key(name), 0.0) >= 0.5},
+        key=lambda n: STUDY_ROWS.index(n) if n in STUDY_ROWS else len(STUDY_ROWS),
+    )
 
 
-def claim_verdicts(table: pd.DataFrame, synthetic: bool, one_class_share: dict | None = None,
-                   constant_share: dict | None = None, claims=CLAIMS) -> dict[str, dict]:
+def claim_verdicts(
+    table: pd.DataFrame,
+    synthetic: bool,
+    one_class_share: dict | None = None,
+    constant_share: dict | None = None,
+    claims=CLAIMS,
+) -> dict[str, dict]:
     """One verdict per claim: "supported", "not supported" or "not testable here", with evidence.
 
     The verdict rests on the primary metric of `table` (AUC by default, see PRIMARY_REASON);
@@ -223,45 +282,77 @@ def claim_verdicts(table: pd.DataFrame, synthetic: bool, one_class_share: dict |
             why = "the data are SYNTHETIC phantoms; the statistics only check the pipeline"
         elif degenerate and metric in THRESHOLD_METRICS:
             verdict = "not testable here"
-            why = (f"at least half of the runs of {', '.join(degenerate)} gave every test image one class, "
-                   f"so their {word} is a class share, not a skill")
+            why = (
+                f"at least half of the runs of {', '.join(degenerate)} gave every test image one class, "
+                f"so their {word} is a class share, not a skill"
+            )
         elif degenerate:
             verdict = "not testable here"
-            why = (f"at least half of the runs of {', '.join(degenerate)} gave every test image the same "
-                   f"probability, so their {word} measures no ranking")
+            why = (
+                f"at least half of the runs of {', '.join(degenerate)} gave every test image the same "
+                f"probability, so their {word} measures no ranking"
+            )
         elif not testable:
             verdict = "not testable here"
-            why = ("the runs it needs are missing from this profile or dataset (or have no " + word + ")"
-                   if missing else "a comparison has the same difference in every run, so no test is defined")
+            why = (
+                "the runs it needs are missing from this profile or dataset (or have no " + word + ")"
+                if missing
+                else "a comparison has the same difference in every run, so no test is defined"
+            )
         elif supported:
             verdict = "supported"
-            why = (f"every paired {word} difference has its 95 % interval above 0" if len(primary) > 1 else
-                   f"the paired {word} difference has its 95 % interval above 0")
+            why = (
+                f"every paired {word} difference has its 95 % interval above 0"
+                if len(primary) > 1
+                else f"the paired {word} difference has its 95 % interval above 0"
+            )
         else:
             verdict = "not supported"
-            why = (f"a paired {word} difference has a 95 % interval reaching 0 or below" if len(primary) > 1 else
-                   f"the paired {word} difference has a 95 % interval reaching 0 or below")
+            why = (
+                f"a paired {word} difference has a 95 % interval reaching 0 or below"
+                if len(primary) > 1
+                else f"the paired {word} difference has a 95 % interval reaching 0 or below"
+            )
         effect = "; ".join(_comparison_text(r, detail=False) for _, r in primary.iterrows())
         second_parts = []
         for _, r in secondary.iterrows():
             text = _comparison_text(r, detail=False)
             flat = _no_skill((r["better"], r["baseline"]), r["metric"], one_class_share, {})
             if flat:
-                text += (f" [at least half of the runs of {', '.join(flat)} gave one class to every test image: "
-                         f"{_metric_word(r['metric'])} there is a class share]")
+                text += (
+                    f" [at least half of the runs of {', '.join(flat)} gave one class to every test image: "
+                    f"{_metric_word(r['metric'])} there is a class share]"
+                )
             second_parts.append(text)
         secondary_text = "; ".join(second_parts)
         evidence = "; ".join(_comparison_text(r) for _, r in primary.iterrows())
         if secondary_text:
-            evidence += f". Beside it, {', '.join(dict.fromkeys(_metric_word(m) for m in secondary['metric']))}: " \
-                        f"{secondary_text}"
+            evidence += (
+                f". Beside it, {', '.join(dict.fromkeys(_metric_word(m) for m in secondary['metric']))}: "
+                f"{secondary_text}"
+            )
         out[claim.key] = {
-            "title": claim.title, "paper": claim.paper_text, "in_paper": claim.in_paper, "metric": metric,
-            "verdict": verdict, "why": why, "effect": effect or "no comparison", "secondary": secondary_text,
+            "title": claim.title,
+            "paper": claim.paper_text,
+            "in_paper": claim.in_paper,
+            "metric": metric,
+            "verdict": verdict,
+            "why": why,
+            "effect": effect or "no comparison",
+            "secondary": secondary_text,
             "evidence": evidence or "no comparison",
-            "comparisons": [{"comparison": r["comparison"], "n": int(r["n"]), "effect": r["mean_diff"],
-                             "ci_low": r["ci_low"], "ci_high": r["ci_high"], "p": r["p"]}
-                            for _, r in primary.iterrows()]}
+            "comparisons": [
+                {
+                    "comparison": r["comparison"],
+                    "n": int(r["n"]),
+                    "effect": r["mean_diff"],
+                    "ci_low": r["ci_low"],
+                    "ci_high": r["ci_high"],
+                    "p": r["p"],
+                }
+                for _, r in primary.iterrows()
+            ],
+        }
     return out
 
 
@@ -270,13 +361,33 @@ def claims_view(table: pd.DataFrame) -> pd.DataFrame:
     keys = ["claim", "comparison"]
     primary = table[table["primary"]].set_index(keys)
     secondary = table[~table["primary"]].set_index(keys)
-    return pd.concat([
-        primary[["n", "mean_diff", "ci_low", "ci_high", "p", "result"]].rename(columns={
-            "n": "J", "mean_diff": "AUC diff", "ci_low": "CI low", "ci_high": "CI high", "result": "AUC result"}),
-        secondary[["mean_diff", "ci_low", "ci_high", "p", "paper_diff"]].rename(columns={
-            "mean_diff": "accuracy diff", "ci_low": "acc. CI low", "ci_high": "acc. CI high", "p": "acc. p",
-            "paper_diff": "paper accuracy diff"}),
-    ], axis=1).reset_index().drop(columns="claim")
+    return (
+        pd.concat(
+            [
+                primary[["n", "mean_diff", "ci_low", "ci_high", "p", "result"]].rename(
+                    columns={
+                        "n": "J",
+                        "mean_diff": "AUC diff",
+                        "ci_low": "CI low",
+                        "ci_high": "CI high",
+                        "result": "AUC result",
+                    }
+                ),
+                secondary[["mean_diff", "ci_low", "ci_high", "p", "paper_diff"]].rename(
+                    columns={
+                        "mean_diff": "accuracy diff",
+                        "ci_low": "acc. CI low",
+                        "ci_high": "acc. CI high",
+                        "p": "acc. p",
+                        "paper_diff": "paper accuracy diff",
+                    }
+                ),
+            ],
+            axis=1,
+        )
+        .reset_index()
+        .drop(columns="claim")
+    )
 
 
 def verdicts_markdown(verdicts: dict) -> str:
@@ -284,4 +395,5 @@ def verdicts_markdown(verdicts: dict) -> str:
     return "\n".join(
         f"- **{v['title']}**{'' if v['in_paper'] else ' (a question of ours, not in the paper)'}: "
         f"*{v['verdict']}* ({v['why']}).  \n  AUC: {v['effect']}.  \n  Accuracy, beside it: {v['secondary'] or '–'}."
-        for v in verdicts.values())
+        for v in verdicts.values()
+    )

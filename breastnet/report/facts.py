@@ -11,11 +11,20 @@ from .runs import is_network_result
 
 def records_frame(dataset) -> pd.DataFrame:
     """One row per image: id, pathology, BI-RADS, score, patient, device (when the data give one)."""
-    return pd.DataFrame([{
-        "id": r.id, "pathology": "malignant" if r.pathology else "benign", "birads": r.birads or "missing",
-        "birads_score": r.birads_score, "patient": r.patient,
-        "device": (r.meta or {}).get("Device") or (r.meta or {}).get("device"),
-    } for r in dataset.records], columns=["id", "pathology", "birads", "birads_score", "patient", "device"])
+    return pd.DataFrame(
+        [
+            {
+                "id": r.id,
+                "pathology": "malignant" if r.pathology else "benign",
+                "birads": r.birads or "missing",
+                "birads_score": r.birads_score,
+                "patient": r.patient,
+                "device": (r.meta or {}).get("Device") or (r.meta or {}).get("device"),
+            }
+            for r in dataset.records
+        ],
+        columns=["id", "pathology", "birads", "birads_score", "patient", "device"],
+    )
 
 
 def problems_frame(dataset) -> pd.DataFrame:
@@ -27,8 +36,10 @@ def data_statement(synthetic: bool, name: str) -> str:
     """One line saying what the numbers come from; SYNTHETIC in capitals when they are."""
     if synthetic:
         called = "" if name == "synthetic" else f" ({name})"
-        return (f"SYNTHETIC ultrasound-like phantoms{called}, generated from a seed: "
-                "not patient data, so no number here is evidence about breast ultrasound")
+        return (
+            f"SYNTHETIC ultrasound-like phantoms{called}, generated from a seed: "
+            "not patient data, so no number here is evidence about breast ultrasound"
+        )
     return f"the {name} breast ultrasound dataset (real, biopsy-proven images)"
 
 
@@ -68,6 +79,7 @@ def study_facts(results) -> dict:
     cpu_threads, citation, statement, bn_stats, bn_momentum, crop, learning_rate,
     early_stopping (monitor, patience, min epochs in words), monitor, min_epochs.
     """
+
     def joined(values, missing="unknown"):
         return ", ".join(sorted({str(v) for v in values if v is not None})) or missing
 
@@ -120,6 +132,7 @@ def dataset_tables(records: pd.DataFrame) -> dict[str, pd.DataFrame]:
     per_patient = records.groupby("patient").size().value_counts().sort_index()
     out["per_patient"] = per_patient.rename_axis("images per patient").rename("patients").to_frame()
     if records["device"].notna().any():
-        out["device"] = pd.crosstab(records["device"].fillna("unknown"), records["pathology"], margins=True,
-                                    margins_name="all")
+        out["device"] = pd.crosstab(
+            records["device"].fillna("unknown"), records["pathology"], margins=True, margins_name="all"
+        )
     return out

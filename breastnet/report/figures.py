@@ -15,8 +15,14 @@ from .calibration import ece_from_bins, reliability_bins
 from .spectra import clipped_error_bars
 
 #: Panels of the alpha figures (metric, title), in this order; those without values are left out.
-ALPHA_PANELS = (("accuracy", "accuracy"), ("sensitivity", "sensitivity"), ("specificity", "specificity"),
-                ("auc", "AUC"), ("rmse", "BI-RADS RMSE"), ("cc", "BI-RADS CC"))
+ALPHA_PANELS = (
+    ("accuracy", "accuracy"),
+    ("sensitivity", "sensitivity"),
+    ("specificity", "specificity"),
+    ("auc", "AUC"),
+    ("rmse", "BI-RADS RMSE"),
+    ("cc", "BI-RADS CC"),
+)
 
 
 def new_figure(figsize, rows: int = 1, cols: int = 1, **subplots):
@@ -57,14 +63,16 @@ def patches_figure(patches, labels, seed: int, per_class: int = 4):
     """
     labels = np.asarray(labels)
     rng = np.random.default_rng(seed)
-    picks = {name: rng.choice(np.flatnonzero(labels == k), size=min(per_class, int((labels == k).sum())),
-                              replace=False)
-             for k, name in enumerate(("benign", "malignant"))}
+    picks = {
+        name: rng.choice(np.flatnonzero(labels == k), size=min(per_class, int((labels == k).sum())), replace=False)
+        for k, name in enumerate(("benign", "malignant"))
+    }
     rows = min(len(p) for p in picks.values())
     fig, axes = new_figure((7, 1.9 * rows), rows, 4)
     for row in range(rows):
-        for col, (name, kind) in enumerate([("benign", "oa"), ("benign", "hs"), ("malignant", "oa"),
-                                            ("malignant", "hs")]):
+        for col, (name, kind) in enumerate(
+            [("benign", "oa"), ("benign", "hs"), ("malignant", "oa"), ("malignant", "hs")]
+        ):
             ax = axes[row, col]
             ax.imshow(getattr(patches, kind)[picks[name][row]], cmap="gray", vmin=0, vmax=255)
             ax.set_xticks([]), ax.set_yticks([])
@@ -89,8 +97,9 @@ def history_figure(history: pd.DataFrame):
         loss_series.append("val_loss")  # files from before val_ce was recorded
     if not len(history) or not loss_series:
         return message_figure("No learning curves: no network was trained for this row.")
-    panels = [(loss_series, "loss / cross-entropy")] + ([(["val_auc"], "validation AUC")]
-                                                        if "val_auc" in series else [])
+    panels = [(loss_series, "loss / cross-entropy")] + (
+        [(["val_auc"], "validation AUC")] if "val_auc" in series else []
+    )
     fig, axes = new_figure((4.5 * len(panels), 3.5), 1, len(panels))
     for ax, (names, label) in zip(axes[0], panels, strict=True):
         sub = history[history["series"].isin(names)]
@@ -123,8 +132,9 @@ def family_colors(families) -> dict:
     return dict(zip(families, sns.color_palette(n_colors=max(3, len(families))), strict=False))
 
 
-def alpha_figure(curve: pd.DataFrame, alphas, chance: float, families=None, log_x: bool = False,
-                 marks: pd.DataFrame | None = None):
+def alpha_figure(
+    curve: pd.DataFrame, alphas, chance: float, families=None, log_x: bool = False, marks: pd.DataFrame | None = None
+):
     """Mean +- sd (cut at the metric's range) of each metric against alpha, one line per family (Fig. 2a, 2b).
 
     Args:
@@ -143,13 +153,20 @@ def alpha_figure(curve: pd.DataFrame, alphas, chance: float, families=None, log_
     panels = [p for p in ALPHA_PANELS if p[0] in set(sub["metric"])]
     rows = 1 if len(panels) <= 3 else 2
     fig, axes = new_figure((7.5, 2.6 * rows), rows, 3)
-    for ax in axes.flat[len(panels):]:
+    for ax in axes.flat[len(panels) :]:
         ax.axis("off")
     for ax, (metric, label) in zip(axes.flat, panels, strict=False):
         for fam, g in sub[sub["metric"] == metric].groupby("family", sort=False):
             g = g.sort_values("alpha")
-            ax.errorbar(g["alpha"], g["mean"], yerr=clipped_error_bars(g["mean"], g["sd"], metric), marker="o",
-                        capsize=3, label=f"E-{fam}", color=colors[fam])
+            ax.errorbar(
+                g["alpha"],
+                g["mean"],
+                yerr=clipped_error_bars(g["mean"], g["sd"], metric),
+                marker="o",
+                capsize=3,
+                label=f"E-{fam}",
+                color=colors[fam],
+            )
         if log_x:
             ax.set_xscale("symlog", linthresh=min(a for a in alphas if a > 0))
         if metric == "accuracy":
@@ -176,9 +193,18 @@ def _mark_points(ax, marks, colors) -> None:
                 ax.axvline(p[point], color=colors[p["family"]], ls=style, lw=1)
                 at.setdefault(p[point], []).append(point)
         for x, names in at.items():
-            ax.annotate(",".join(names), (x, 1.0), xycoords=("data", "axes fraction"), xytext=(-3, -3),
-                        textcoords="offset points", va="top", ha="right", color=colors[p["family"]], fontsize=10,
-                        fontweight="bold")
+            ax.annotate(
+                ",".join(names),
+                (x, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(-3, -3),
+                textcoords="offset points",
+                va="top",
+                ha="right",
+                color=colors[p["family"]],
+                fontsize=10,
+                fontweight="bold",
+            )
 
 
 def spectra_figure(spectra: pd.DataFrame, families, tail_from: int):
@@ -216,8 +242,12 @@ def reliability_figure(predictions: pd.DataFrame, families, alphas=(0.0, 0.25)):
                 continue
             bins = reliability_bins(sub["y_true"], sub["p_malignant"])
             used = bins[bins["count"] > 0]
-            ax.plot(used["mean_predicted"], used["observed"], marker="o",
-                    label=f"α = {alpha:g}: ECE {ece_from_bins(bins):.3f}")
+            ax.plot(
+                used["mean_predicted"],
+                used["observed"],
+                marker="o",
+                label=f"α = {alpha:g}: ECE {ece_from_bins(bins):.3f}",
+            )
         ax.set_xlim(0, 1), ax.set_ylim(0, 1)
         ax.set_xlabel("predicted P(malignant)", fontsize=9)
         ax.set_ylabel("observed malignant rate", fontsize=9)
@@ -235,12 +265,20 @@ def claims_figure(claims: pd.DataFrame):
     comparisons = list(dict.fromkeys(claims["comparison"]))
     y = dict(zip(comparisons, np.arange(len(comparisons))[::-1], strict=True))
     fig, axes = new_figure((9, 0.45 * len(comparisons) + 1.2), 1, 2, sharey=True)
-    for ax, metric, label in ((axes[0, 0], "auc", "difference in AUC (primary)"),
-                              (axes[0, 1], "accuracy", "difference in accuracy")):
+    for ax, metric, label in (
+        (axes[0, 0], "auc", "difference in AUC (primary)"),
+        (axes[0, 1], "accuracy", "difference in accuracy"),
+    ):
         sub = claims[claims["metric"] == metric]
         ys = sub["comparison"].map(y)
-        ax.errorbar(sub["mean_diff"], ys, xerr=[sub["mean_diff"] - sub["ci_low"], sub["ci_high"] - sub["mean_diff"]],
-                    fmt="o", capsize=3, label="ours (95 % CI)")
+        ax.errorbar(
+            sub["mean_diff"],
+            ys,
+            xerr=[sub["mean_diff"] - sub["ci_low"], sub["ci_high"] - sub["mean_diff"]],
+            fmt="o",
+            capsize=3,
+            label="ours (95 % CI)",
+        )
         if sub["paper_diff"].notna().any():
             ax.scatter(sub["paper_diff"].astype(float), ys, marker="x", color="crimson", zorder=3, label="paper")
         ax.axvline(0, color="grey", lw=1)
@@ -259,8 +297,15 @@ def plot_learning_curve(frame: pd.DataFrame, ax) -> None:
     styles = {"precise": "-", "moving": "--"}
     for (split, statistics), g in frame.groupby(["split", "statistics"], sort=False):
         g = g.sort_values("epoch")
-        ax.plot(g["epoch"], g["auc"], marker="o", ms=3, color=colors.get(split), ls=styles.get(statistics, "-"),
-                label=f"{split}, {statistics} statistics")
+        ax.plot(
+            g["epoch"],
+            g["auc"],
+            marker="o",
+            ms=3,
+            color=colors.get(split),
+            ls=styles.get(statistics, "-"),
+            label=f"{split}, {statistics} statistics",
+        )
     ax.axhline(0.5, color="grey", lw=1, ls=":")
     if len(frame) and pd.notna(frame["best_epoch"].iloc[0]):
         ax.axvline(int(frame["best_epoch"].iloc[0]), color="black", lw=1, ls=":", label="restored epoch")
@@ -271,6 +316,7 @@ def plot_learning_curve(frame: pd.DataFrame, ax) -> None:
         ax.set_xlim(0.5, frame["epoch"].max() + 0.5)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend(fontsize=8, loc="lower right")
+
 
 def learning_curve_figure(frame: pd.DataFrame):
     """The learning-curve run (`learning_curve_frame`) drawn by `plot_learning_curve`, or a figure saying

@@ -12,8 +12,7 @@ from .facts import data_statement
 
 def _admonition(kind: str, title: str, body_html: str) -> str:
     """An admonition box as HTML: styled by the book's theme, plain but readable in JupyterLab."""
-    return (f'<div class="admonition {kind}"><p class="admonition-title">{escape(title)}</p>'
-            f"{body_html}</div>")
+    return f'<div class="admonition {kind}"><p class="admonition-title">{escape(title)}</p>{body_html}</div>'
 
 
 def data_html(synthetic: bool, name: str, citation: str | None = None) -> str:
@@ -28,22 +27,30 @@ def data_html(synthetic: bool, name: str, citation: str | None = None) -> str:
 
 def facts_html(facts: dict) -> str:
     """The facts of `study_facts` as a box (a warning one for synthetic data)."""
-    items = [("Data", facts["statement"]),
-             ("Profile", f"{facts['profile']} ({facts['runs']} runs, "
-                         f"{facts['train_minutes']:.1f} min of training summed over runs)"),
-             ("Weights", facts["weights"]),
-             ("Backend", f"{facts['backend']} ({facts['versions']})"),
-             ("Hardware", f"{facts['hardware']}; CPU threads per training process: {facts['cpu_threads']}")]
+    items = [
+        ("Data", facts["statement"]),
+        (
+            "Profile",
+            f"{facts['profile']} ({facts['runs']} runs, {facts['train_minutes']:.1f} min of training summed over runs)",
+        ),
+        ("Weights", facts["weights"]),
+        ("Backend", f"{facts['backend']} ({facts['versions']})"),
+        ("Hardware", f"{facts['hardware']}; CPU threads per training process: {facts['cpu_threads']}"),
+    ]
     if "bn_stats" in facts:
-        words = {"precise": "precise (re-estimated on each run's training images)",
-                 "moving": "moving (Keras' moving averages)",
-                 "pad": "pad (the square patch keeps the lesion's width/height ratio)",
-                 "stretch": "stretch (the lesion box is resized to a square)"}
+        words = {
+            "precise": "precise (re-estimated on each run's training images)",
+            "moving": "moving (Keras' moving averages)",
+            "pad": "pad (the square patch keeps the lesion's width/height ratio)",
+            "stretch": "stretch (the lesion box is resized to a square)",
+        }
         bn = f"{words.get(facts['bn_stats'], facts['bn_stats'])}; moving-average momentum {facts['bn_momentum']}"
-        items += [("BatchNorm statistics at evaluation", bn),
-                  ("Lesion crop", words.get(facts["crop"], facts["crop"])),
-                  ("Initial learning rate", facts["learning_rate"]),
-                  ("Early stopping", facts["early_stopping"])]
+        items += [
+            ("BatchNorm statistics at evaluation", bn),
+            ("Lesion crop", words.get(facts["crop"], facts["crop"])),
+            ("Initial learning rate", facts["learning_rate"]),
+            ("Early stopping", facts["early_stopping"]),
+        ]
     if facts["citation"] != "unknown":
         items.append(("Dataset citation (required by its licence)", facts["citation"]))
     body = "<ul>" + "".join(f"<li><strong>{k}:</strong> {escape(str(v))}</li>" for k, v in items) + "</ul>"
@@ -55,14 +62,25 @@ def profiles_html() -> str:
     """The profiles of `breastnet.train.profiles` side by side, as an HTML table."""
     from ..train.profiles import PROFILES
 
-    keys = ("size", "epochs", "patience", "batch_size", "folds", "repeats", "subset", "alpha_small",
-            "alpha_large", "weights")
+    keys = (
+        "size",
+        "epochs",
+        "patience",
+        "batch_size",
+        "folds",
+        "repeats",
+        "subset",
+        "alpha_small",
+        "alpha_large",
+        "weights",
+    )
     frame = pd.DataFrame({name: {k: str(getattr(p, k)) for k in keys} for name, p in PROFILES.items()})
     return frame.to_html(classes="table", border=0)
 
 
 def html_table(frame: pd.DataFrame, digits: int = 3, index: bool = False) -> str:
     """A DataFrame as a plain HTML table the book's theme styles: floats rounded, NaN as '–'."""
+
     def cell(x):
         if x is None or (isinstance(x, (float, np.floating)) and np.isnan(x)):
             return "–"

@@ -70,22 +70,34 @@ def learning_check(results, threshold: float = 0.5, small_alpha: float = 1.0, ti
     elif one_class == 0:
         text = f"Every one of the {runs} network runs predicted both classes among its test images ({spread})."
     else:
-        text = (f"In {_share(one_class, runs)} network runs every test image got the same predicted class "
-                f"({_share(one_class_small, small)} runs with α ≤ {small_alpha:g}), so those runs' accuracy is "
-                f"just the share of that class in the fold and their sensitivity and specificity are 1 and 0 or "
-                f"0 and 1; their AUC can still show a ranking ({spread}).")
+        text = (
+            f"In {_share(one_class, runs)} network runs every test image got the same predicted class "
+            f"({_share(one_class_small, small)} runs with α ≤ {small_alpha:g}), so those runs' accuracy is "
+            f"just the share of that class in the fold and their sensitivity and specificity are 1 and 0 or "
+            f"0 and 1; their AUC can still show a ranking ({spread})."
+        )
         if constant:
-            text += (f" {_share(constant, runs)} runs gave every test image the same probability, so they rank "
-                     f"nothing at all.")
-    return {"runs": runs, "one_class": one_class, "runs_small_alpha": small,
-            "one_class_small_alpha": one_class_small, "constant": constant, "small_alpha": small_alpha,
-            "median_sd": median_sd, "text": text,
-            "by_model": {key: float(np.mean(flags)) for key, flags in by_model.items()},
-            "by_model_constant": {key: float(np.mean(flags)) for key, flags in by_model_constant.items()}}
+            text += (
+                f" {_share(constant, runs)} runs gave every test image the same probability, so they rank "
+                f"nothing at all."
+            )
+    return {
+        "runs": runs,
+        "one_class": one_class,
+        "runs_small_alpha": small,
+        "one_class_small_alpha": one_class_small,
+        "constant": constant,
+        "small_alpha": small_alpha,
+        "median_sd": median_sd,
+        "text": text,
+        "by_model": {key: float(np.mean(flags)) for key, flags in by_model.items()},
+        "by_model_constant": {key: float(np.mean(flags)) for key, flags in by_model_constant.items()},
+    }
 
 
-def learning_summary(runs: pd.DataFrame, check: dict | None = None, rows=TWO_STREAM,
-                     floor: str = "Descriptors") -> dict:
+def learning_summary(
+    runs: pd.DataFrame, check: dict | None = None, rows=TWO_STREAM, floor: str = "Descriptors"
+) -> dict:
     """The numbers of "Did the networks learn?": test AUC of the two-stream rows against the floor.
 
     Args:
@@ -99,6 +111,7 @@ def learning_summary(runs: pd.DataFrame, check: dict | None = None, rows=TWO_STR
         by_row (row -> mean AUC, NaN where no run), floor_auc, floor_runs, rows (names),
         networks_text, floor_text (the two numbers in words, whatever they are), text (all of it).
     """
+
     def auc_of(sel):
         values = sel["auc"].to_numpy(dtype=float)
         values = values[~np.isnan(values)]
@@ -110,29 +123,57 @@ def learning_summary(runs: pd.DataFrame, check: dict | None = None, rows=TWO_STR
     floor_auc, floor_runs = auc_of(select(runs, floor)) if floor in VARIANTS else (math.nan, 0)
     names = ", ".join(rows)
     if networks_runs:
-        networks_text = (f"The two-stream networks ({names}) reach a mean test AUC of {networks_auc:.3f} over "
-                         f"their {networks_runs} runs")
+        networks_text = (
+            f"The two-stream networks ({names}) reach a mean test AUC of {networks_auc:.3f} over "
+            f"their {networks_runs} runs"
+        )
         done = [f"{name} {v:.3f}" for name, v in by_row.items() if not math.isnan(v)]
         networks_text += f" ({'; '.join(done)})."
     else:
         networks_text = f"No run of the two-stream networks ({names}) has a test AUC."
     if floor_runs:
-        floor_text = (f"The hand-crafted descriptors with logistic regression (the floor, not in the paper) reach "
-                      f"{floor_auc:.3f} over {floor_runs} runs on the same folds.")
+        floor_text = (
+            f"The hand-crafted descriptors with logistic regression (the floor, not in the paper) reach "
+            f"{floor_auc:.3f} over {floor_runs} runs on the same folds."
+        )
     else:
         floor_text = "The hand-crafted descriptor floor has no run with a test AUC here."
     parts = [check["text"]] if check else []
-    return {"networks_auc": networks_auc, "networks_runs": networks_runs, "by_row": by_row,
-            "floor_auc": floor_auc, "floor_runs": floor_runs, "rows": list(rows),
-            "networks_text": networks_text, "floor_text": floor_text,
-            "text": " ".join(parts + [networks_text, floor_text])}
+    return {
+        "networks_auc": networks_auc,
+        "networks_runs": networks_runs,
+        "by_row": by_row,
+        "floor_auc": floor_auc,
+        "floor_runs": floor_runs,
+        "rows": list(rows),
+        "networks_text": networks_text,
+        "floor_text": floor_text,
+        "text": " ".join(parts + [networks_text, floor_text]),
+    }
 
 
 #: History series of a learning-curve run: (split, BatchNorm statistics) -> history key.
-CURVE_SERIES = {("validation", "moving"): "val_auc_moving", ("validation", "precise"): "val_auc_precise",
-                ("test", "moving"): "test_auc_moving", ("test", "precise"): "test_auc_precise"}
-CURVE_COLUMNS = ["variant", "family", "alpha", "fold", "repeat", "best_epoch", "bn_stats", "monitor", "final_auc",
-                 "epoch", "split", "statistics", "auc"]
+CURVE_SERIES = {
+    ("validation", "moving"): "val_auc_moving",
+    ("validation", "precise"): "val_auc_precise",
+    ("test", "moving"): "test_auc_moving",
+    ("test", "precise"): "test_auc_precise",
+}
+CURVE_COLUMNS = [
+    "variant",
+    "family",
+    "alpha",
+    "fold",
+    "repeat",
+    "best_epoch",
+    "bn_stats",
+    "monitor",
+    "final_auc",
+    "epoch",
+    "split",
+    "statistics",
+    "auc",
+]
 
 
 def curve_result(results):
@@ -166,20 +207,33 @@ def learning_curve_frame(results) -> pd.DataFrame:
     rows = []
     for (split, statistics), key in CURVE_SERIES.items():
         for epoch, value in enumerate(history.get(key) or [], start=1):
-            rows.append({"variant": r["run"]["variant"], "family": r["run"]["family"],
-                         "alpha": float(r["run"]["alpha"]), "fold": r["run"]["fold"], "repeat": r["run"]["repeat"],
-                         "best_epoch": r["training"].get("best_epoch"), "bn_stats": config.get("bn_stats"),
-                         "monitor": stopping.get("monitor"), "final_auc": math.nan if final is None else float(final),
-                         "epoch": epoch, "split": split, "statistics": statistics,
-                         "auc": math.nan if value is None else float(value)})
+            rows.append(
+                {
+                    "variant": r["run"]["variant"],
+                    "family": r["run"]["family"],
+                    "alpha": float(r["run"]["alpha"]),
+                    "fold": r["run"]["fold"],
+                    "repeat": r["run"]["repeat"],
+                    "best_epoch": r["training"].get("best_epoch"),
+                    "bn_stats": config.get("bn_stats"),
+                    "monitor": stopping.get("monitor"),
+                    "final_auc": math.nan if final is None else float(final),
+                    "epoch": epoch,
+                    "split": split,
+                    "statistics": statistics,
+                    "auc": math.nan if value is None else float(value),
+                }
+            )
     return pd.DataFrame(rows, columns=CURVE_COLUMNS)
 
 
 def learning_curve_text(frame: pd.DataFrame) -> str:
     """The caption of the learning-curve figure, from its numbers."""
     if not len(frame):
-        return ("No run of this study recorded a learning curve (the profile names no curve variant, "
-                "or the result files predate the curve).")
+        return (
+            "No run of this study recorded a learning curve (the profile names no curve variant, "
+            "or the result files predate the curve)."
+        )
     first = frame.iloc[0]
     last = int(frame["epoch"].max())
     at = frame.set_index(["epoch", "split", "statistics"])["auc"]
@@ -187,20 +241,23 @@ def learning_curve_text(frame: pd.DataFrame) -> str:
     def auc(epoch, split, statistics):
         return at.get((epoch, split, statistics), math.nan)
 
-    text = (f"{model_label(first['family'], first['alpha'])}, repeat {first['repeat']}, fold {first['fold']}: "
-            f"{last} epoch{'s' if last != 1 else ''} trained. At the last epoch the test AUC is "
-            f"{fmt(auc(last, 'test', 'precise'))} with precise BatchNorm statistics and "
-            f"{fmt(auc(last, 'test', 'moving'))} with the moving averages (validation: "
-            f"{fmt(auc(last, 'validation', 'precise'))} and {fmt(auc(last, 'validation', 'moving'))}).")
+    text = (
+        f"{model_label(first['family'], first['alpha'])}, repeat {first['repeat']}, fold {first['fold']}: "
+        f"{last} epoch{'s' if last != 1 else ''} trained. At the last epoch the test AUC is "
+        f"{fmt(auc(last, 'test', 'precise'))} with precise BatchNorm statistics and "
+        f"{fmt(auc(last, 'test', 'moving'))} with the moving averages (validation: "
+        f"{fmt(auc(last, 'validation', 'precise'))} and {fmt(auc(last, 'validation', 'moving'))})."
+    )
     best = first["best_epoch"]
     if best is not None and pd.notna(best):
         best = int(best)
         used = first["bn_stats"] if first["bn_stats"] in ("moving", "precise") else "precise"
         monitor = f" on {first['monitor']}" if first["monitor"] else ""
-        text += (f" Early stopping{monitor} restored epoch {best}, whose test AUC is "
-                 f"{fmt(auc(best, 'test', used))} with the {used} statistics the run is evaluated with")
-        text += (f" (the run's reported test AUC: {fmt(first['final_auc'])})." if pd.notna(first["final_auc"])
-                 else ".")
+        text += (
+            f" Early stopping{monitor} restored epoch {best}, whose test AUC is "
+            f"{fmt(auc(best, 'test', used))} with the {used} statistics the run is evaluated with"
+        )
+        text += f" (the run's reported test AUC: {fmt(first['final_auc'])})." if pd.notna(first["final_auc"]) else "."
     else:
         text += " No epoch was restored by early stopping (the run had no validation part)."
     return text

@@ -45,6 +45,12 @@ def architecture_figure(path) -> None:
     arrow(74.8, 21.5, 79.4, 13.5)
     ax.text(89, 39, "loss: CE − (α/b)·H(p)  (eq. 3)", ha="center", fontsize=10)
     ax.text(89, 5, "+ MSE (eq. 1, multi-task only)", ha="center", fontsize=10)
-    ax.text(49.5, 1, "DSSL: OA stream only · DSTL: both streams · DMTL: both + BI-RADS head · E-: α > 0",
-            ha="center", fontsize=10, color="#444")
+    ax.text(
+        49.5,
+        1,
+        "DSSL: OA stream only · DSTL: both streams · DMTL: both + BI-RADS head · E-: α > 0",
+        ha="center",
+        fontsize=10,
+        color="#444",
+    )
     fig.savefig(path, dpi=130)

@@ -11,33 +11,43 @@ import math
 from ..model.variants import TABLE1, VARIANTS, family
 
 #: The paper: Shi, Wu, Lv, Guo (2019), IJBBB 9(1):20-26.
-PAPER = ('J. Shi, J. Wu, P. Lv, J. Guo, "BreastNet: Entropy-Regularized Transferable Multi-task '
-         'Learning for Classification with Limited Breast Data", International Journal of '
-         'Bioscience, Biochemistry and Bioinformatics 9(1):20-26, 2019, '
-         'doi:10.17706/ijbbb.2019.9.1.20-26')
+PAPER = (
+    'J. Shi, J. Wu, P. Lv, J. Guo, "BreastNet: Entropy-Regularized Transferable Multi-task '
+    'Learning for Classification with Limited Breast Data", International Journal of '
+    "Bioscience, Biochemistry and Bioinformatics 9(1):20-26, 2019, "
+    "doi:10.17706/ijbbb.2019.9.1.20-26"
+)
 
 #: Where PAPER_TABLE1 comes from.
-PAPER_TABLE1_SOURCE = ("Table 1 of Shi et al. (2019): 150 benign + 162 malignant images, "
-                       "5-fold cross-validation repeated 10 times, mean of the test results.")
+PAPER_TABLE1_SOURCE = (
+    "Table 1 of Shi et al. (2019): 150 benign + 162 malignant images, "
+    "5-fold cross-validation repeated 10 times, mean of the test results."
+)
 
 #: The paper's Table 1, transcribed once (None: "----" in the paper, the metric does not apply).
 PAPER_TABLE1: dict[str, dict[str, float | None]] = {
-    "Han2017":   {"accuracy": 0.8148, "sensitivity": 0.8456, "specificity": 0.7731, "rmse": None, "cc": None},
+    "Han2017": {"accuracy": 0.8148, "sensitivity": 0.8456, "specificity": 0.7731, "rmse": None, "cc": None},
     "Inception": {"accuracy": 0.7021, "sensitivity": 0.7389, "specificity": 0.6853, "rmse": None, "cc": None},
     "ResNet-50": {"accuracy": 0.8073, "sensitivity": 0.7369, "specificity": 0.8806, "rmse": None, "cc": None},
-    "DSSL":      {"accuracy": 0.8337, "sensitivity": 0.8323, "specificity": 0.8347, "rmse": None, "cc": None},
-    "E-DSSL":    {"accuracy": 0.8495, "sensitivity": 0.8549, "specificity": 0.8433, "rmse": None, "cc": None},
-    "DSTL":      {"accuracy": 0.8629, "sensitivity": 0.8715, "specificity": 0.8484, "rmse": None, "cc": None},
-    "E-DSTL":    {"accuracy": 0.8870, "sensitivity": 0.8675, "specificity": 0.9024, "rmse": None, "cc": None},
-    "DMTL":      {"accuracy": 0.8765, "sensitivity": 0.8821, "specificity": 0.8652, "rmse": 0.2973, "cc": 0.7985},
-    "E-DMTL":    {"accuracy": 0.9032, "sensitivity": 0.9175, "specificity": 0.8881, "rmse": 0.2668, "cc": 0.8566},
+    "DSSL": {"accuracy": 0.8337, "sensitivity": 0.8323, "specificity": 0.8347, "rmse": None, "cc": None},
+    "E-DSSL": {"accuracy": 0.8495, "sensitivity": 0.8549, "specificity": 0.8433, "rmse": None, "cc": None},
+    "DSTL": {"accuracy": 0.8629, "sensitivity": 0.8715, "specificity": 0.8484, "rmse": None, "cc": None},
+    "E-DSTL": {"accuracy": 0.8870, "sensitivity": 0.8675, "specificity": 0.9024, "rmse": None, "cc": None},
+    "DMTL": {"accuracy": 0.8765, "sensitivity": 0.8821, "specificity": 0.8652, "rmse": 0.2973, "cc": 0.7985},
+    "E-DMTL": {"accuracy": 0.9032, "sensitivity": 0.9175, "specificity": 0.8881, "rmse": 0.2668, "cc": 0.8566},
 }
 
 #: Row labels of Table 1 (the paper's, shortened: "Seokmin Han et al [4]", "Pretrained Inception [10]"...).
 PAPER_ROW_LABELS = {
-    "Han2017": "Han et al. [4]", "Inception": "Inception [10]",
-    "ResNet-50": "ResNet-50 [11]", "DSSL": "DSSL", "E-DSSL": "E-DSSL (α = 0.25)",
-    "DSTL": "DSTL", "E-DSTL": "E-DSTL (α = 0.25)", "DMTL": "DMTL", "E-DMTL": "E-DMTL (α = 0.25)",
+    "Han2017": "Han et al. [4]",
+    "Inception": "Inception [10]",
+    "ResNet-50": "ResNet-50 [11]",
+    "DSSL": "DSSL",
+    "E-DSSL": "E-DSSL (α = 0.25)",
+    "DSTL": "DSTL",
+    "E-DSTL": "E-DSTL (α = 0.25)",
+    "DMTL": "DMTL",
+    "E-DMTL": "E-DMTL (α = 0.25)",
 }
 
 #: Labels of our reference rows: not in the paper, listed after its rows.
@@ -53,16 +63,31 @@ STUDY_METRICS = TABLE1_METRICS + ADDED_METRICS
 #: Metrics that depend on the 0.5 decision threshold: a run that gives every test image one
 #: class has a class share as accuracy and 1 / 0 as sensitivity / specificity.
 THRESHOLD_METRICS = ("accuracy", "sensitivity", "specificity", "balanced_accuracy")
-METRIC_LABELS = {"accuracy": "Accuracy", "sensitivity": "Sensitivity", "specificity": "Specificity",
-                 "rmse": "RMSE", "cc": "CC", "auc": "AUC", "balanced_accuracy": "Balanced accuracy",
-                 "ece": "ECE", "brier": "Brier"}
+METRIC_LABELS = {
+    "accuracy": "Accuracy",
+    "sensitivity": "Sensitivity",
+    "specificity": "Specificity",
+    "rmse": "RMSE",
+    "cc": "CC",
+    "auc": "AUC",
+    "balanced_accuracy": "Balanced accuracy",
+    "ece": "ECE",
+    "brier": "Brier",
+}
 #: Range of each metric: Table 1 intervals are clipped to it and error bars cut at its ends
 #: (an sd bar past 1 is not a value).
-METRIC_RANGES = {"accuracy": (0.0, 1.0), "sensitivity": (0.0, 1.0), "specificity": (0.0, 1.0), "auc": (0.0, 1.0),
-                 "balanced_accuracy": (0.0, 1.0), "ece": (0.0, 1.0), "brier": (0.0, 1.0),
-                 "rmse": (0.0, math.inf), "cc": (-1.0, 1.0)}
-RUN_METRICS = ("accuracy", "sensitivity", "specificity", "auc", "balanced_accuracy", "ece", "brier",
-               "rmse", "cc")
+METRIC_RANGES = {
+    "accuracy": (0.0, 1.0),
+    "sensitivity": (0.0, 1.0),
+    "specificity": (0.0, 1.0),
+    "auc": (0.0, 1.0),
+    "balanced_accuracy": (0.0, 1.0),
+    "ece": (0.0, 1.0),
+    "brier": (0.0, 1.0),
+    "rmse": (0.0, math.inf),
+    "cc": (-1.0, 1.0),
+}
+RUN_METRICS = ("accuracy", "sensitivity", "specificity", "auc", "balanced_accuracy", "ece", "brier", "rmse", "cc")
 
 #: The families the entropy term is added to.
 FAMILIES = ("DSSL", "DSTL", "DMTL")

@@ -27,23 +27,48 @@ def runs_frame(results) -> pd.DataFrame:
     rows = []
     for r in results:
         run, ds, tr = r["run"], r.get("dataset", {}), r.get("training", {})
-        row = {k: run.get(k) for k in ("variant", "family", "alpha", "fold", "repeat", "seed", "profile",
-                                       "dataset")}
+        row = {k: run.get(k) for k in ("variant", "family", "alpha", "fold", "repeat", "seed", "profile", "dataset")}
         row["alpha"] = float(row["alpha"])
-        row.update(synthetic=bool(ds.get("synthetic", False)), n_train=ds.get("n_train"),
-                   n_val=ds.get("n_val", 0), n_test=ds.get("n_test"), weights=r.get("weights"),
-                   backend=r.get("provenance", {}).get("backend"), epochs_run=tr.get("epochs_run"),
-                   best_epoch=tr.get("best_epoch"), seconds=tr.get("seconds", {}).get("total"),
-                   path=r.get("path"))
+        row.update(
+            synthetic=bool(ds.get("synthetic", False)),
+            n_train=ds.get("n_train"),
+            n_val=ds.get("n_val", 0),
+            n_test=ds.get("n_test"),
+            weights=r.get("weights"),
+            backend=r.get("provenance", {}).get("backend"),
+            epochs_run=tr.get("epochs_run"),
+            best_epoch=tr.get("best_epoch"),
+            seconds=tr.get("seconds", {}).get("total"),
+            path=r.get("path"),
+        )
         row["table1"] = lookup.get((row["family"], row["alpha"]))
         metrics = r.get("metrics", {})
         for k in RUN_METRICS:
             v = metrics.get(k)
             row[k] = math.nan if v is None else float(v)
         rows.append(row)
-    columns = ["variant", "family", "alpha", "fold", "repeat", "seed", "profile", "dataset", "synthetic",
-               "n_train", "n_val", "n_test", "weights", "backend", "epochs_run", "best_epoch", "seconds",
-               "table1", "path", *RUN_METRICS]
+    columns = [
+        "variant",
+        "family",
+        "alpha",
+        "fold",
+        "repeat",
+        "seed",
+        "profile",
+        "dataset",
+        "synthetic",
+        "n_train",
+        "n_val",
+        "n_test",
+        "weights",
+        "backend",
+        "epochs_run",
+        "best_epoch",
+        "seconds",
+        "table1",
+        "path",
+        *RUN_METRICS,
+    ]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values(["family", "alpha", "repeat", "fold"], kind="stable").reset_index(drop=True)
 
@@ -71,8 +96,15 @@ def history_frame(results) -> pd.DataFrame:
     for r in results:
         for series, values in (r.get("training", {}).get("history") or {}).items():
             for epoch, value in enumerate(values or [], start=1):
-                rows.append({"fold": r["run"]["fold"], "repeat": r["run"]["repeat"], "epoch": epoch,
-                             "series": series, "value": math.nan if value is None else float(value)})
+                rows.append(
+                    {
+                        "fold": r["run"]["fold"],
+                        "repeat": r["run"]["repeat"],
+                        "epoch": epoch,
+                        "series": series,
+                        "value": math.nan if value is None else float(value),
+                    }
+                )
     return pd.DataFrame(rows, columns=["fold", "repeat", "epoch", "series", "value"])
 
 
@@ -80,7 +112,8 @@ def fold_table(runs: pd.DataFrame, metrics) -> pd.DataFrame:
     """Test metrics per run (repeat, fold, epochs run, best epoch, `metrics`), then their mean and sd over
     runs in two rows named "mean" and "std" in the repeat column."""
     per_fold = runs[["repeat", "fold", "epochs_run", "best_epoch", *metrics]].rename(
-        columns={"epochs_run": "epochs", "best_epoch": "best"})
+        columns={"epochs_run": "epochs", "best_epoch": "best"}
+    )
     ids = ["repeat", "fold", "epochs", "best"]
     summary = runs[list(metrics)].agg(["mean", "std"]).reset_index(names="repeat").assign(fold="", epochs="", best="")
     return pd.concat([per_fold.astype({c: str for c in ids}), summary])
@@ -106,6 +139,13 @@ def runtime_frame(runs: pd.DataFrame) -> pd.DataFrame:
     """Training time per model (`model_label`), in the order of `runs`: runs, mean and total seconds,
     mean epochs run."""
     labels = [model_label(f, a) for f, a in zip(runs["family"], runs["alpha"], strict=True)]
-    return (runs.assign(model=labels).groupby("model", sort=False)
-            .agg(runs=("seconds", "size"), seconds_mean=("seconds", "mean"), seconds_total=("seconds", "sum"),
-                 epochs_mean=("epochs_run", "mean")))
+    return (
+        runs.assign(model=labels)
+        .groupby("model", sort=False)
+        .agg(
+            runs=("seconds", "size"),
+            seconds_mean=("seconds", "mean"),
+            seconds_total=("seconds", "sum"),
+            epochs_mean=("epochs_run", "mean"),
+        )
+    )

@@ -25,9 +25,12 @@ def clipped_error_bars(mean, sd, metric: str) -> np.ndarray:
     return np.stack([mean - np.maximum(mean - sd, low), np.minimum(mean + sd, high) - mean])
 
 
-def alpha_curve(runs: pd.DataFrame, families=FAMILIES, metrics=("accuracy", "sensitivity", "specificity",
-                                                                  "auc", "rmse", "cc"),
-                level: float = 0.95) -> pd.DataFrame:
+def alpha_curve(
+    runs: pd.DataFrame,
+    families=FAMILIES,
+    metrics=("accuracy", "sensitivity", "specificity", "auc", "rmse", "cc"),
+    level: float = 0.95,
+) -> pd.DataFrame:
     """Mean and corrected CI of each metric against alpha, per family (long format).
 
     Families that are not networks (the descriptor floor has no alpha) are skipped."""
@@ -42,8 +45,18 @@ def alpha_curve(runs: pd.DataFrame, families=FAMILIES, metrics=("accuracy", "sen
                 ct = corrected_t(group[metric].to_numpy(dtype=float), ratio, level)
                 if ct.n == 0:
                     continue
-                rows.append({"family": fam, "alpha": float(alpha), "metric": metric, "n": ct.n,
-                             "mean": ct.mean, "sd": ct.sd, "ci_low": ct.ci_low, "ci_high": ct.ci_high})
+                rows.append(
+                    {
+                        "family": fam,
+                        "alpha": float(alpha),
+                        "metric": metric,
+                        "n": ct.n,
+                        "mean": ct.mean,
+                        "sd": ct.sd,
+                        "ci_low": ct.ci_low,
+                        "ci_high": ct.ci_high,
+                    }
+                )
     return pd.DataFrame(rows, columns=["family", "alpha", "metric", "n", "mean", "sd", "ci_low", "ci_high"])
 
 
@@ -61,13 +74,15 @@ def beats_alpha0(curve: pd.DataFrame, alphas, metric: str = "accuracy") -> tuple
 
 def chance_level(results) -> float:
     """Accuracy of always predicting the majority class of each test set, averaged over runs."""
-    rates = [max(np.mean(r["predictions"]["y_true"]), 1 - np.mean(r["predictions"]["y_true"]))
-             for r in results if r["predictions"]["y_true"]]
+    rates = [
+        max(np.mean(r["predictions"]["y_true"]), 1 - np.mean(r["predictions"]["y_true"]))
+        for r in results
+        if r["predictions"]["y_true"]
+    ]
     return float(np.mean(rates)) if rates else 0.5
 
 
-def drop_points(curve: pd.DataFrame, metric: str = "accuracy", chance: float = 0.5,
-                tol: float = 0.02) -> pd.DataFrame:
+def drop_points(curve: pd.DataFrame, metric: str = "accuracy", chance: float = 0.5, tol: float = 0.02) -> pd.DataFrame:
     """The paper's points A and B (Fig. 2b) on each family's mean curve.
 
     A: the first alpha past the curve's peak whose mean is more than `tol` below the
@@ -85,8 +100,15 @@ def drop_points(curve: pd.DataFrame, metric: str = "accuracy", chance: float = 0
         b = None
         if len(means) and means[peak] > chance + tol:
             b = next((float(alphas[i]) for i in range(len(means)) if alphas[i] > 0 and means[i] <= chance + tol), None)
-        rows.append({"family": fam, "peak_alpha": float(alphas[peak]) if len(alphas) else None,
-                     "peak": float(means[peak]) if len(means) else math.nan, "A": a, "B": b})
+        rows.append(
+            {
+                "family": fam,
+                "peak_alpha": float(alphas[peak]) if len(alphas) else None,
+                "peak": float(means[peak]) if len(means) else math.nan,
+                "A": a,
+                "B": b,
+            }
+        )
     return pd.DataFrame(rows, columns=["family", "peak_alpha", "peak", "A", "B"])
 
 
@@ -141,9 +163,19 @@ def spectra_frame(results, families=FAMILIES, alphas=(0.0, 0.25), folder=None) -
         if fam not in families or not is_network(fam) or not any(math.isclose(alpha, a) for a in alphas):
             continue
         logs = log_spectrum(read_features(result_path(r, folder)))
-        frames.append(pd.DataFrame({"family": fam, "alpha": alpha, "model": model_label(fam, alpha),
-                                    "fold": r["run"]["fold"], "repeat": r["run"]["repeat"],
-                                    "index": np.arange(1, len(logs) + 1), "log_eigenvalue": logs}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "family": fam,
+                    "alpha": alpha,
+                    "model": model_label(fam, alpha),
+                    "fold": r["run"]["fold"],
+                    "repeat": r["run"]["repeat"],
+                    "index": np.arange(1, len(logs) + 1),
+                    "log_eigenvalue": logs,
+                }
+            )
+        )
     if not frames:
         return pd.DataFrame(columns=["family", "alpha", "model", "fold", "repeat", "index", "log_eigenvalue"])
     return pd.concat(frames, ignore_index=True)
@@ -158,11 +190,17 @@ def spectrum_tails(spectra: pd.DataFrame, tail_from: int = 6) -> pd.DataFrame:
     rows = []
     for (fam, alpha), group in spectra.groupby(["family", "alpha"], sort=False):
         per_run = group.groupby(["fold", "repeat"])
-        tails = per_run.apply(lambda g: g.loc[g["index"] >= tail_from, "log_eigenvalue"].mean(),
-                              include_groups=False)
+        tails = per_run.apply(lambda g: g.loc[g["index"] >= tail_from, "log_eigenvalue"].mean(), include_groups=False)
         top = per_run.apply(lambda g: g.loc[g["index"] == 1, "log_eigenvalue"].mean(), include_groups=False)
-        rows.append({"family": fam, "alpha": float(alpha), "model": model_label(fam, alpha),
-                     "runs": len(tails), "tail_mean": float(tails.mean()),
-                     "tail_sd": float(tails.std(ddof=1)) if len(tails) > 1 else math.nan,
-                     "top": float(top.mean())})
+        rows.append(
+            {
+                "family": fam,
+                "alpha": float(alpha),
+                "model": model_label(fam, alpha),
+                "runs": len(tails),
+                "tail_mean": float(tails.mean()),
+                "tail_sd": float(tails.std(ddof=1)) if len(tails) > 1 else math.nan,
+                "top": float(top.mean()),
+            }
+        )
     return pd.DataFrame(rows, columns=["family", "alpha", "model", "runs", "tail_mean", "tail_sd", "top"])

@@ -69,7 +69,7 @@ def corrected_t(values, ratio: float, level: float = 0.95) -> CorrectedT:
     if n < 2:
         return CorrectedT(1, mean, nan, ratio, nan, nan, 0, nan, nan, nan, level)
     sd = float(x.std(ddof=1))
-    se = math.sqrt((1.0 / n + ratio) * sd ** 2)
+    se = math.sqrt((1.0 / n + ratio) * sd**2)
     df = n - 1
     if se == 0:  # the same value in every run: the t statistic is 0/0 or x/0, no test
         return CorrectedT(n, mean, sd, ratio, se, nan, df, nan, nan, nan, level)

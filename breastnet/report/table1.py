@@ -39,15 +39,39 @@ def table1(runs: pd.DataFrame, variants=STUDY_ROWS, metrics=STUDY_METRICS, level
             ct = corrected_t(values, split_ratio(sel) if len(sel) else 0.0, level)
             low, high = METRIC_RANGES.get(metric, (-math.inf, math.inf))
             paper = PAPER_TABLE1.get(name, {}).get(metric)
-            rows.append({"variant": name, "label": row_label(name), "reference": reference, "metric": metric,
-                         "n": ct.n, "mean": ct.mean, "sd": ct.sd,
-                         "ci_low": max(ct.ci_low, low) if pd.notna(ct.ci_low) else ct.ci_low,
-                         "ci_high": min(ct.ci_high, high) if pd.notna(ct.ci_high) else ct.ci_high,
-                         "paper": math.nan if paper is None else paper,
-                         "in_paper": not reference and metric in TABLE1_METRICS and applies,
-                         "applies": applies})
-    return pd.DataFrame(rows, columns=["variant", "label", "reference", "metric", "n", "mean", "sd", "ci_low",
-                                       "ci_high", "paper", "in_paper", "applies"])
+            rows.append(
+                {
+                    "variant": name,
+                    "label": row_label(name),
+                    "reference": reference,
+                    "metric": metric,
+                    "n": ct.n,
+                    "mean": ct.mean,
+                    "sd": ct.sd,
+                    "ci_low": max(ct.ci_low, low) if pd.notna(ct.ci_low) else ct.ci_low,
+                    "ci_high": min(ct.ci_high, high) if pd.notna(ct.ci_high) else ct.ci_high,
+                    "paper": math.nan if paper is None else paper,
+                    "in_paper": not reference and metric in TABLE1_METRICS and applies,
+                    "applies": applies,
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "variant",
+            "label",
+            "reference",
+            "metric",
+            "n",
+            "mean",
+            "sd",
+            "ci_low",
+            "ci_high",
+            "paper",
+            "in_paper",
+            "applies",
+        ],
+    )
 
 
 def format_cell(row) -> str:
@@ -59,10 +83,10 @@ def format_cell(row) -> str:
     if row["n"] == 0:
         return "not run"
     if row["n"] > 1:
-        value = f'{row["mean"]:.3f} ± {fmt(row["sd"])}'
-        below = f'[{fmt(row["ci_low"])}, {fmt(row["ci_high"])}]' if pd.notna(row["ci_low"]) else "no spread"
+        value = f"{row['mean']:.3f} ± {fmt(row['sd'])}"
+        below = f"[{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]" if pd.notna(row["ci_low"]) else "no spread"
     else:
-        value, below = f'{row["mean"]:.3f}', "1 run"
+        value, below = f"{row['mean']:.3f}", "1 run"
     return f'<span class="mean">{value}</span><br><span class="ci">{below}</span>'
 
 
@@ -79,13 +103,16 @@ def table1_html(t1: pd.DataFrame, table_id: str = "table1") -> str:
     added_cols = [m for m in present if m not in TABLE1_METRICS]
     metrics = paper_cols + added_cols
     added_class = ' class="added"'
-    labels = "".join(f'<th data-metric="{m}"{added_class if m in added_cols else ""}>'
-                     f"{METRIC_LABELS.get(m, m)}</th>" for m in metrics)
+    labels = "".join(
+        f'<th data-metric="{m}"{added_class if m in added_cols else ""}>{METRIC_LABELS.get(m, m)}</th>' for m in metrics
+    )
     if paper_cols and added_cols:
-        head = (f'<tr><th class="model" rowspan="2">Model</th>'
-                f'<th class="group" colspan="{len(paper_cols)}">The paper\'s metrics</th>'
-                f'<th class="group added" colspan="{len(added_cols)}">Added here (not in the paper)</th></tr>'
-                f"<tr>{labels}</tr>")
+        head = (
+            f'<tr><th class="model" rowspan="2">Model</th>'
+            f'<th class="group" colspan="{len(paper_cols)}">The paper\'s metrics</th>'
+            f'<th class="group added" colspan="{len(added_cols)}">Added here (not in the paper)</th></tr>'
+            f"<tr>{labels}</tr>"
+        )
     else:
         head = f'<tr><th class="model">Model</th>{labels}</tr>'
     body = []
@@ -106,10 +133,13 @@ def table1_html(t1: pd.DataFrame, table_id: str = "table1") -> str:
                 paper = ""
             cells.append(f'<td class="{cls}" data-metric="{m}">{format_cell(r)}{paper}</td>')
         mark = '<br><span class="reference">reference row of ours, not in the paper</span>' if reference else ""
-        label = (f'{escape(group["label"].iloc[0])}{mark}<br>'
-                 f'<span class="runs">{runs} run{"s" if runs != 1 else ""}</span>')
+        label = (
+            f'{escape(group["label"].iloc[0])}{mark}<br><span class="runs">{runs} run{"s" if runs != 1 else ""}</span>'
+        )
         row_class = ' class="reference"' if reference else ""
         body.append(f'<tr data-variant="{name}"{row_class}><td class="model">{label}</td>{"".join(cells)}</tr>')
-    return (f'<div class="table1-wrap"><table id="{table_id}" class="table table1">'
-            f'<thead>{head}</thead>'
-            f'<tbody>{"".join(body)}</tbody></table></div>')
+    return (
+        f'<div class="table1-wrap"><table id="{table_id}" class="table table1">'
+        f"<thead>{head}</thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )

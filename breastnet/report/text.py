@@ -25,11 +25,16 @@ def drop_text(points: pd.DataFrame) -> str:
 
 def drop_points_view(points: pd.DataFrame) -> pd.DataFrame:
     """`drop_points` for reading: E- model names, alphas as "0.25" ("–" where there is no such point)."""
+
     def alpha(x):
         return "–" if x is None or pd.isna(x) else f"{x:g}"
 
-    view = points.assign(peak_alpha=points["peak_alpha"].map(alpha), A=points["A"].map(alpha),
-                         B=points["B"].map(alpha), family="E-" + points["family"])
+    view = points.assign(
+        peak_alpha=points["peak_alpha"].map(alpha),
+        A=points["A"].map(alpha),
+        B=points["B"].map(alpha),
+        family="E-" + points["family"],
+    )
     return view.rename(columns={"peak_alpha": "peak at α", "peak": "peak accuracy", "A": "A at α", "B": "B at α"})
 
 
@@ -43,10 +48,14 @@ def stopping_text(trained: bool, early_stopping: str) -> str:
     if not trained:
         return "This row trains no network, so it has no epochs and no early stopping."
     if early_stopping != "not recorded":
-        return (f"Early stopping ({early_stopping}) restores the weights of the best epoch of the monitored "
-                f"quantity before testing.")
-    return ("These result files do not record the early-stopping settings; the weights of the best "
-            "epoch on the validation part were restored before testing.")
+        return (
+            f"Early stopping ({early_stopping}) restores the weights of the best epoch of the monitored "
+            f"quantity before testing."
+        )
+    return (
+        "These result files do not record the early-stopping settings; the weights of the best "
+        "epoch on the validation part were restored before testing."
+    )
 
 
 def _alpha_pairs(frame: pd.DataFrame, column: str) -> list[tuple[str, float, float]]:
@@ -66,8 +75,10 @@ def tail_text(tails: pd.DataFrame) -> str:
         return "No family has runs at both α = 0 and α = 0.25."
     fatter = sum(a0 > a1 for _, a0, a1 in pairs)
     detail = "; ".join(f"{fam}: {a0:.2f} at α = 0 against {a1:.2f} at α = 0.25" for fam, a0, a1 in pairs)
-    return (f"The tail is higher (fatter) at α = 0 than at α = 0.25 for {fatter} of {len(pairs)} families "
-            f"({detail}); the paper reports fatter tails at α = 0 for all three.")
+    return (
+        f"The tail is higher (fatter) at α = 0 than at α = 0.25 for {fatter} of {len(pairs)} families "
+        f"({detail}); the paper reports fatter tails at α = 0 for all three."
+    )
 
 
 def calibration_text(cal: pd.DataFrame) -> str:
@@ -77,8 +88,10 @@ def calibration_text(cal: pd.DataFrame) -> str:
         return "No family has runs at both α = 0 and α = 0.25."
     lower = sum(e1 < e0 for _, e0, e1 in pairs)
     detail = "; ".join(f"{fam}: {e0:.3f} → {e1:.3f}" for fam, e0, e1 in pairs)
-    return (f"Pooled ECE from α = 0 to α = 0.25: {detail}. The entropy term lowered the ECE "
-            f"for {lower} of {len(pairs)} families.")
+    return (
+        f"Pooled ECE from α = 0 to α = 0.25: {detail}. The entropy term lowered the ECE "
+        f"for {lower} of {len(pairs)} families."
+    )
 
 
 def summarize(results, keys=("accuracy", "sensitivity", "specificity", "auc", "rmse", "cc")) -> str:
