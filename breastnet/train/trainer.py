@@ -81,6 +81,24 @@ def compile_model(model, run_eagerly: bool = False, steps_per_execution: int = 1
 
 
 @dataclass
+class Fitted:
+    """A trained run before its test pass: the model and how it was trained."""
+
+    model: keras.Model
+    size: int
+    patches: object  # the PatchSet at the profile's margin
+    preprocess: object
+    weights_used: str
+    history: dict
+    best_epoch: int | None
+    validated: bool
+    epoch_seconds: list
+    images_per_epoch: int
+    seconds: dict
+    started: float
+
+
+@dataclass
 class _Compiled:
     model: keras.Model
     size: int
@@ -172,19 +190,12 @@ class Trainer:
             x["hs"] = to_model_input(patchset.hs[rows], preprocess)
         return x
 
-    def run(self, dataset, store: PatchStore, split, variant: Variant, seed: int) -> tuple[dict, np.ndarray]:
-        """Train and test one run.
+    def fit(self, dataset, store: PatchStore, split, variant: Variant, seed: int, curve_test=None) -> Fitted:
+        """Re-initialise the architecture's model under `seed` and train it on `split.train`.
 
-        Args:
-            dataset: the `Dataset` the split indexes.
-            store: its `PatchStore`.
-            split: a `breastnet.data.splits.Split`.
-            variant: what to train (alpha included).
-            seed: seed of initialisation, shuffling and augmentation.
-
-        Returns:
-            (result, features): the result dict (see `breastnet.study.results`) and the
-            (n_test, d) penultimate features of the test images.
+        Early stopping on `split.val` (when it has images) restores the best epoch's weights;
+        afterwards the BatchNorm statistics are the ones evaluation uses (precise ones when the
+        profile says so, re-estimated from the training images at the profile's margin).
         """
         raise_if_fatal(dataset.problems, needs_birads=variant.multitask, context=dataset.name)
         t0 = time.perf_counter()
@@ -204,9 +215,8 @@ class Trainer:
         train_records = [records[i] for i in split.train] * len(margins)
         batches = TrainBatches(streams, _targets(train_records, variant), profile.batch_size, preprocess, seed=seed)
 
-        callbacks, timer = list(self.callbacks), EpochTimer()
+        callbacks, timer, stopper, val = list(self.callbacks), EpochTimer(), None, None
         callbacks.append(timer)
-        val = None
         if len(split.val):
             val_records = [records[i] for i in split.val]
             val = (
@@ -222,12 +232,6 @@ class Trainer:
                 start_from_epoch=max(0, profile.min_epochs - 1),
             )
             callbacks.append(stopper)
-        test_x = self._inputs(main, split.test, variant, preprocess)
-        test_records = [records[i] for i in split.test]
-        y_true = np.array([r.pathology for r in test_records])  # for the learning curve
-        curve = self.curves_for_every_run or (
-            profile.curve_variant == variant.name and split.fold == 0 and split.repeat == 0
-        )
         # BN statistics come from the training images at the profile's margin (Han2017 trains
         # on several margins but is validated and tested at this one).
         evaluation = RunEvaluation(
@@ -238,7 +242,7 @@ class Trainer:
             val,
             variant.alpha,
             profile.eval_batch_size,
-            curve_test=(test_x, y_true) if curve else None,
+            curve_test=curve_test,
         )
         bn_seconds = compiled.batchnorm.seconds_
         history = fit_batches(
@@ -246,51 +250,87 @@ class Trainer:
             batches,
             profile.epochs,
             callbacks,
-            evaluate_epoch=evaluation.epoch_logs if (val is not None or curve) else None,
+            evaluate_epoch=evaluation.epoch_logs if (val is not None or curve_test is not None) else None,
             verbose=self.verbose,
         )
         evaluation.finalize()
-        bn_seconds = compiled.batchnorm.seconds_ - bn_seconds
-        t_fit = time.perf_counter() - t0 - t_compile - t_init
+        best_epoch = None
+        if stopper is not None and stopper.best_weights is not None:
+            best_epoch = int(stopper.best_epoch) + 1
+        return Fitted(
+            model=model,
+            size=size,
+            patches=main,
+            preprocess=preprocess,
+            weights_used=weights_used,
+            history=history.history,
+            best_epoch=best_epoch,
+            validated=val is not None,
+            epoch_seconds=timer.seconds,
+            images_per_epoch=len(batches) * batches.batch_size,
+            seconds={
+                "compile_build": t_compile,
+                "reinit": t_init,
+                "fit": time.perf_counter() - t0 - t_compile - t_init,
+                "bn_stats": compiled.batchnorm.seconds_ - bn_seconds,
+            },
+            started=t0,
+        )
+
+    def run(self, dataset, store: PatchStore, split, variant: Variant, seed: int) -> tuple[dict, np.ndarray]:
+        """Train and test one run.
+
+        Args:
+            dataset: the `Dataset` the split indexes.
+            store: its `PatchStore`.
+            split: a `breastnet.data.splits.Split`.
+            variant: what to train (alpha included).
+            seed: seed of initialisation, shuffling and augmentation.
+
+        Returns:
+            (result, features): the result dict (see `breastnet.study.results`) and the
+            (n_test, d) penultimate features of the test images.
+        """
+        profile = self.profile
+        size = input_size(variant, profile.size)
+        main = store.get(size, profile.margin, profile.crop)
+        preprocess = BACKBONES[variant.backbone].preprocess
+        test_x = self._inputs(main, split.test, variant, preprocess)
+        test_records = [dataset.records[i] for i in split.test]
+        curve = self.curves_for_every_run or (
+            profile.curve_variant == variant.name and split.fold == 0 and split.repeat == 0
+        )
+        y_true = np.array([r.pathology for r in test_records])  # for the learning curve
+        fitted = self.fit(dataset, store, split, variant, seed, curve_test=(test_x, y_true) if curve else None)
 
         # Test: probabilities, BI-RADS and features in one pass.
-        out = predict_rows(model.inference, test_x, profile.eval_batch_size)
+        t_eval = time.perf_counter()
+        out = predict_rows(fitted.model.inference, test_x, profile.eval_batch_size)
         probs = np.asarray(out["malignancy"])
         features = np.asarray(out["features"])
         metrics, predictions = score_test_images(
             test_records, probs[:, 1], np.asarray(out["birads"])[:, 0] if variant.multitask else None
         )
-        t_eval = time.perf_counter() - t0 - t_compile - t_init - t_fit
-
-        best_epoch = None
-        if val is not None:
-            best_epoch = int(stopper.best_epoch) + 1 if stopper.best_weights is not None else None
+        seconds = {**fitted.seconds, "evaluate": time.perf_counter() - t_eval, "epochs": fitted.epoch_seconds}
+        seconds["total"] = time.perf_counter() - fitted.started
         result = network_result(
             variant=variant,
             split=split,
             seed=seed,
             profile=profile,
             dataset=dataset,
-            input_size=size,
+            input_size=fitted.size,
             optimizer=optimizer_description(profile.learning_rate),
             determinism=self.determinism_,
             cpu_threads=self.cpu_threads,
-            validated=val is not None,
-            patch_key=main.key,
-            weights_used=weights_used,
-            history=history.history,
-            best_epoch=best_epoch,
+            validated=fitted.validated,
+            patch_key=fitted.patches.key,
+            weights_used=fitted.weights_used,
+            history=fitted.history,
+            best_epoch=fitted.best_epoch,
             learning_curve=curve,
-            seconds={
-                "compile_build": t_compile,
-                "reinit": t_init,
-                "fit": t_fit,
-                "evaluate": t_eval,
-                "epochs": timer.seconds,
-                "bn_stats": bn_seconds,
-                "total": time.perf_counter() - t0,
-            },
-            images_per_epoch=len(batches) * batches.batch_size,
+            seconds=seconds,
+            images_per_epoch=fitted.images_per_epoch,
             metrics=metrics,
             predictions=predictions,
             provenance=provenance(),
