@@ -6,9 +6,9 @@ restores an untrained epoch, a crop that erases the signal), these fail.
 
 from dataclasses import replace
 
-import cv2
 import numpy as np
 import pytest
+from conftest import write_separable
 
 from breastnet.data.layouts import load_manifest
 from breastnet.data.splits import cv_splits
@@ -20,27 +20,7 @@ from breastnet.train.trainer import Trainer
 @pytest.fixture(scope="module")
 def separable_dataset(tmp_path_factory):
     """40 images: benign = bright round lesion, malignant = dark lesion taller than wide."""
-    folder = tmp_path_factory.mktemp("separable")
-    rng = np.random.default_rng(0)
-    rows = ["image,mask,pathology,birads,patient"]
-    for n in range(40):
-        malignant = n % 2
-        image = rng.normal(110, 12, (96, 96)).clip(0, 255).astype(np.uint8)
-        mask = np.zeros((96, 96), np.uint8)
-        cx, cy = rng.integers(40, 56, 2)
-        axes = (10, 24) if malignant else (18, 18)
-        cv2.ellipse(mask, (int(cx), int(cy)), axes, 0, 0, 360, 255, -1)
-        image[mask > 0] = (
-            rng.normal(35, 8, (mask > 0).sum()) if malignant else rng.normal(200, 8, (mask > 0).sum())
-        ).clip(0, 255)
-        cv2.imwrite(str(folder / f"img{n:02d}.png"), image)
-        cv2.imwrite(str(folder / f"mask{n:02d}.png"), mask)
-        rows.append(
-            f"img{n:02d}.png,mask{n:02d}.png,{'malignant' if malignant else 'benign'},"
-            f"{'5' if malignant else '2'},p{n:02d}"
-        )
-    (folder / "manifest.csv").write_text("\n".join(rows) + "\n")
-    return load_manifest(folder)
+    return load_manifest(write_separable(tmp_path_factory.mktemp("separable")))
 
 
 @pytest.mark.parametrize("variant_name", ["DSTL", "DMTL"])

@@ -71,6 +71,16 @@ def _read(path: Path) -> tuple[np.ndarray | None, str | None]:
     reason = _truncation(data)
     if reason:
         return None, reason
+    raw = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+    if raw is None or raw.size == 0:
+        return None, (
+            f"cannot be decoded as an image ({len(data)} bytes): corrupt, not an image, or a pixel format "
+            "other than greyscale, RGB or RGBA"
+        )
+    if raw.ndim == 3 and raw.shape[2] not in (1, 3, 4) or raw.ndim > 3:
+        channels = raw.shape[2] if raw.ndim == 3 else "x".join(map(str, raw.shape[2:]))
+        return None, f"has {channels} channels ({_size(raw)}): expected a greyscale, RGB or RGBA image"
+    # Grey as the patches read it (cv2.IMREAD_GRAYSCALE); 16-bit images become 8-bit.
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if image is None or image.size == 0:
         return None, f"cannot be decoded as an image ({len(data)} bytes): corrupt or not an image"
@@ -106,6 +116,17 @@ def _read_checked(path, kind: str, record_id: str, out: list):
     if pixels is None:
         out.append(Problem(FATAL, f"{kind}-unreadable", str(path), why))
     return pixels
+
+
+def check_record(record, csv_label: str = "the manifest") -> list[Problem]:
+    """Every image-level problem of one record: missing or unreadable files, an image that is
+    not greyscale, RGB or RGBA, an empty mask, a mask of another size than its image, ...
+
+    Args:
+        record: a `breastnet.data.Record`.
+        csv_label: how the file that gave the record's metadata is named in messages.
+    """
+    return _check_record(record, csv_label)
 
 
 def _check_record(record, csv_label: str) -> list[Problem]:

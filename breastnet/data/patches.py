@@ -158,7 +158,8 @@ def oa_hs_patch(image: np.ndarray, mask: np.ndarray, size: int, margin: float = 
     return oa, np.where(hs > 127, 255, 0).astype(np.uint8)
 
 
-def _record_patch(record, size, margin, crop="pad"):
+def record_patch(record, size, margin, crop="pad"):
+    """The (OA, HS) patch pair of one record; a DataError names the file when it cannot be cut."""
     image = read_grey(record.image)
     if record.mask is None:
         raise DataError([Problem(FATAL, "mask-missing", record.id, "no mask given")])
@@ -193,7 +194,7 @@ def compute_patches(
 
     def work(n):
         try:
-            oa[n], hs[n] = _record_patch(records[n], size, margin, crop)
+            oa[n], hs[n] = record_patch(records[n], size, margin, crop)
         except DataError as err:
             problems.extend(err.problems)
 

@@ -11,6 +11,11 @@ enhancement); high s gives irregular spiculated or microlobulated margins,
 taller-than-wide shapes, heterogeneous echoes and posterior shadowing. BI-RADS is
 read from s plus reader noise, so it correlates with pathology without equalling
 it. Some patients have two views of the same lesion.
+
+A `Shift` changes the acquisition, not the disease: another "scanner" (gain, speckle
+grain), smaller lesions, and BI-RADS read with an undivided category 4 (as BUS-BRA
+does). `SHIFTED` with another seed is the test pair of external validation: a model
+trained on the default set meets images it was not tuned to.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import cv2
@@ -32,6 +38,30 @@ GENERATOR_VERSION = 1
 
 #: BI-RADS cut points on the noisy suspicion (category 4 split as 4A/4B/4C).
 _BIRADS_CUTS = ((0.22, "2"), (0.38, "3"), (0.50, "4A"), (0.62, "4B"), (0.78, "4C"), (9.0, "5"))
+
+
+@dataclass(frozen=True)
+class Shift:
+    """How a phantom set's acquisition differs from the default one.
+
+    Args:
+        name: dataset name suffix ("" for the default set).
+        gain: multiplies the image intensities (another scanner's gain).
+        speckle_grain: blur (pixels) of the speckle; larger is coarser grain.
+        lesion_scale: multiplies every lesion's radius.
+        undivided_4: BI-RADS 4A/4B/4C are reported as an undivided 4.
+    """
+
+    name: str = ""
+    gain: float = 1.0
+    speckle_grain: float = 0.9
+    lesion_scale: float = 1.0
+    undivided_4: bool = False
+
+
+NO_SHIFT = Shift()
+#: The external-validation phantoms: brighter, coarser speckle, lesions 20 % smaller, BI-RADS 4 undivided.
+SHIFTED = Shift(name="shift", gain=1.25, speckle_grain=1.6, lesion_scale=0.8, undivided_4=True)
 
 
 def lesion_contour(rng: np.random.Generator, suspicion: float, center, radius: float) -> np.ndarray:
@@ -79,24 +109,27 @@ def tissue_background(rng: np.random.Generator, height: int, width: int) -> np.n
     return np.clip(tissue * (1.0 - 0.45 * depth), 0, 1)
 
 
-def speckle(rng: np.random.Generator, image: np.ndarray) -> np.ndarray:
+def speckle(rng: np.random.Generator, image: np.ndarray, grain: float = 0.9) -> np.ndarray:
     """Multiplicative Rayleigh speckle, smoothed to a realistic grain."""
     noise = rng.rayleigh(1.0, image.shape).astype(np.float32)
-    noise = cv2.GaussianBlur(noise, (0, 0), 0.9)
+    noise = cv2.GaussianBlur(noise, (0, 0), grain)
     return image * noise / noise.mean()
 
 
-def phantom(rng: np.random.Generator, suspicion: float, size=(256, 288)) -> tuple[np.ndarray, np.ndarray]:
+def phantom(
+    rng: np.random.Generator, suspicion: float, size=(256, 288), shift: Shift = NO_SHIFT
+) -> tuple[np.ndarray, np.ndarray]:
     """One image (uint8 grey) and its mask (uint8, lesion 255).
 
     Args:
         rng: random generator.
         suspicion: latent malignancy look, 0 to 1.
         size: (height, width) of the image.
+        shift: acquisition differences (the default set has none).
     """
     height, width = size
     image = tissue_background(rng, height, width)
-    radius = rng.uniform(0.10, 0.2) * min(height, width)
+    radius = rng.uniform(0.10, 0.2) * min(height, width) * shift.lesion_scale
     center = (rng.uniform(0.35, 0.65) * width, rng.uniform(0.4, 0.6) * height)
     contour = lesion_contour(rng, suspicion, center, radius)
     mask = np.zeros((height, width), np.uint8)
@@ -116,7 +149,7 @@ def phantom(rng: np.random.Generator, suspicion: float, size=(256, 288)) -> tupl
     lesion = 0.12 + 0.04 * rng.normal() + 0.12 * suspicion * texture
     soft = cv2.GaussianBlur(inside.astype(np.float32), (0, 0), 1.0 + 2.0 * (1 - suspicion))
     image = image * (1 - soft) + np.clip(lesion, 0.02, 0.6) * soft
-    image = speckle(rng, np.clip(image, 0, 1))
+    image = speckle(rng, np.clip(image, 0, 1), shift.speckle_grain) * shift.gain
     return (np.clip(image, 0, 1) * 255).astype(np.uint8), mask
 
 
@@ -156,7 +189,9 @@ def synthetic_rows(n_benign: int, n_malignant: int, seed: int, second_view: floa
     return rows
 
 
-def write_synthetic(folder, n_benign: int = 150, n_malignant: int = 162, seed: int = 0) -> Path:
+def write_synthetic(
+    folder, n_benign: int = 150, n_malignant: int = 162, seed: int = 0, shift: Shift = NO_SHIFT
+) -> Path:
     """Generate phantoms into `folder` (images/, masks/, manifest.csv, dataset.json).
 
     Written into a temporary folder first and renamed, so a killed run leaves
@@ -175,7 +210,8 @@ def write_synthetic(folder, n_benign: int = 150, n_malignant: int = 162, seed: i
             for row in rows:
                 rng = np.random.default_rng(row["seed"])
                 size = (int(rng.integers(230, 290)), int(rng.integers(250, 330)))
-                image, mask = phantom(rng, row["suspicion"], size=size)
+                image, mask = phantom(rng, row["suspicion"], size=size, shift=shift)
+                birads = "4" if shift.undivided_4 and row["birads"].startswith("4") else row["birads"]
                 cv2.imwrite(str(tmp / "images" / f"{row['id']}.png"), image)
                 cv2.imwrite(str(tmp / "masks" / f"{row['id']}_mask.png"), mask)
                 out.writerow(
@@ -184,16 +220,17 @@ def write_synthetic(folder, n_benign: int = 150, n_malignant: int = 162, seed: i
                         f"images/{row['id']}.png",
                         f"masks/{row['id']}_mask.png",
                         "malignant" if row["pathology"] else "benign",
-                        row["birads"],
+                        birads,
                         row["patient"],
                         f"{row['suspicion']:.3f}",
                     ]
                 )
         info = {
-            "name": "synthetic",
+            "name": f"synthetic-{shift.name}" if shift.name else "synthetic",
             "synthetic": True,
             "seed": seed,
             "generator_version": GENERATOR_VERSION,
+            **({"shift": asdict(shift)} if shift != NO_SHIFT else {}),
             "note": "SYNTHETIC ultrasound-like phantoms generated by breastnet.data.synthetic; not patient data.",
         }
         (tmp / "dataset.json").write_text(json.dumps(info, indent=2))
@@ -206,16 +243,20 @@ def write_synthetic(folder, n_benign: int = 150, n_malignant: int = 162, seed: i
     return folder
 
 
-def synthetic_dataset(n_benign: int = 150, n_malignant: int = 162, seed: int = 0, cache_dir=None):
+def synthetic_dataset(
+    n_benign: int = 150, n_malignant: int = 162, seed: int = 0, cache_dir=None, shift: Shift = NO_SHIFT
+):
     """The synthetic dataset, generated into the cache on first use.
 
     Args:
         n_benign, n_malignant: image counts (default: the paper's 150 / 162).
         seed: generator seed; the same seed gives the same pixels.
         cache_dir: parent folder; default `breastnet.data.default_cache_dir()`.
+        shift: acquisition differences (`SHIFTED`: the external-validation set).
     """
     cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
-    folder = cache_dir / f"synthetic-v{GENERATOR_VERSION}-s{seed}-b{n_benign}-m{n_malignant}"
+    tag = f"-{shift.name}" if shift.name else ""
+    folder = cache_dir / f"synthetic{tag}-v{GENERATOR_VERSION}-s{seed}-b{n_benign}-m{n_malignant}"
     if not (folder / "dataset.json").is_file():
-        write_synthetic(folder, n_benign, n_malignant, seed)
+        write_synthetic(folder, n_benign, n_malignant, seed, shift)
     return load_manifest(folder)
