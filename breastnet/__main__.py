@@ -1,4 +1,4 @@
-"""Command line: `python -m breastnet {train,sweep,check,patches,summary}`."""
+"""Command line: `python -m breastnet {train,sweep,check,patches,summary,fit,predict,evaluate,phantoms}`."""
 
 from __future__ import annotations
 
@@ -140,7 +140,13 @@ def main(argv=None) -> int:
     summary = sub.add_parser("summary", help="summary table of a results folder")
     summary.add_argument("folder")
 
+    from . import cli_models
+
+    cli_models.add_parsers(sub, _common)
+
     args = parser.parse_args(argv)
+    if args.command in cli_models.COMMANDS:
+        return cli_models.run(args, _profile)
     if args.command == "train":
         alphas = None if args.alpha is None else [args.alpha]
         return _sweep(args, [args.variant], alphas, spectra=False)

@@ -49,8 +49,11 @@ def study_dataset(dataset, profile):
     return limited_subset(dataset, n_benign, n_malignant, seed=profile.seed)
 
 
-def study_folder(out, dataset, profile, weights) -> Path:
-    """Folder of a study: dataset name / profile name + hash of everything that changes numbers."""
+def study_folder(out, dataset, profile, weights, create: bool = True) -> Path:
+    """Folder of a study: dataset name / profile name + hash of everything that changes numbers.
+
+    With `create` (the sweep), the folder and its study.json are made if missing.
+    """
     knobs = profile.to_dict()
     for k in ("variants", "alpha_small", "alpha_large", "spectrum_variants", "max_folds"):
         knobs.pop(k)  # these choose which runs exist, not what a run computes
@@ -65,6 +68,8 @@ def study_folder(out, dataset, profile, weights) -> Path:
     }
     digest = hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:8]
     folder = Path(out) / dataset.name / f"{profile.name}-{digest}"
+    if not create:
+        return folder
     folder.mkdir(parents=True, exist_ok=True)
     info = folder / "study.json"
     if not info.exists():

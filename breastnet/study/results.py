@@ -37,6 +37,7 @@ def _atomic_write_bytes(path: Path, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; result files are meant to be read
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -78,3 +78,43 @@ def prediction_entropy_np(probabilities) -> np.ndarray:
     """Entropy (nats) per row of a probability matrix, numpy version for reports."""
     p = np.clip(np.asarray(probabilities, dtype=float), 1e-12, 1.0)
     return -np.sum(np.asarray(probabilities) * np.log(p), axis=-1)
+
+
+def bootstrap_ci(y_true, p_malignant, metric: str = "auc", level: float = 0.95, n_resamples: int = 2000, seed: int = 0):
+    """Percentile bootstrap interval of a metric (auc, accuracy, sensitivity, specificity) over images.
+
+    Images are resampled with replacement (scipy.stats.bootstrap, paired); a resample with
+    one class only gives NaN for AUC and is ignored by the percentiles.
+
+    Returns:
+        (low, high), or (nan, nan) when the metric is undefined on the data.
+    """
+    from scipy.stats import bootstrap
+
+    y_true, p = np.asarray(y_true), np.asarray(p_malignant, dtype=float)
+    if len(np.unique(y_true)) < 2:
+        return math.nan, math.nan
+
+    predicted = (p >= 0.5).astype(int)
+    functions = {
+        "auc": lambda y, i: roc_auc_score(y, p[i]),
+        "accuracy": lambda y, i: accuracy_score(y, predicted[i]),
+        "sensitivity": lambda y, i: recall_score(y, predicted[i], pos_label=1, zero_division=0),
+        "specificity": lambda y, i: recall_score(y, predicted[i], pos_label=0, zero_division=0),
+    }
+
+    def statistic(idx):
+        idx = np.asarray(idx, dtype=int)
+        y = y_true[idx]
+        return functions[metric](y, idx) if len(np.unique(y)) == 2 else math.nan
+
+    res = bootstrap(
+        (np.arange(len(y_true)),),
+        statistic,
+        vectorized=False,
+        n_resamples=n_resamples,
+        confidence_level=level,
+        method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)

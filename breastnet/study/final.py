@@ -1,0 +1,253 @@
+"""A final model per variant: trained on the whole study dataset, saved, with a model card.
+
+    python -m breastnet fit --data PATH --variant E-DMTL --profile cpu --out models/
+
+The profile's subset rule applies (the limited-data subset of the `cpu` and `paper`
+profiles); a patient-grouped inner validation part (`profile.val_fraction`) drives early
+stopping, and the BatchNorm statistics saved with the model are the ones evaluation uses
+(precise ones, re-estimated from the training images, when the profile says so). The
+model is a native Keras file (`BreastNet`, no Lambda layers, no pickle): it reloads with
+`keras.saving.load_model(path, safe_mode=True)` once `breastnet` is imported. Beside it, a
+model card (`.card.json` and `.card.md`) says what it is, what it was trained on and how,
+how the same configuration did in cross-validation (when a result folder is given), and
+that it is for research only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from ..data.cache import hash_record_files
+from ..data.checks import check_dataset
+from ..data.problems import raise_if_fatal
+from ..data.splits import Split, inner_validation
+from ..model.variants import family
+from ..train.batches import PatchStore
+from ..train.runtime import provenance
+from ..train.trainer import Trainer, optimizer_description
+from .plan import study_dataset, study_folder
+from .results import _atomic_write_bytes, load_results
+
+INTENDED_USE = (
+    "Research use only; not a medical device. Not validated for clinical decisions: it was "
+    "trained on a small dataset, from the weights named below, and its cross-validated and "
+    "external metrics are the only evidence of how it behaves."
+)
+
+
+def model_stem(variant, profile) -> str:
+    """File name of a final model without suffix: variant, alpha and profile (E-DMTL_a0.25_cpu)."""
+    return f"{variant.name}_a{variant.alpha:g}_{profile.name}"
+
+
+def content_hash(dataset) -> str:
+    """SHA-256 of the ids and the image and mask bytes of every record."""
+    digest = hashlib.sha256()
+    hash_record_files(digest, dataset.records)
+    return digest.hexdigest()
+
+
+def cross_validated(results_root, data, profile, weights, variant) -> dict | None:
+    """Mean and sd of the metrics of the same configuration's CV runs, if a result folder holds them."""
+    if results_root is None:
+        return None
+    folder = study_folder(results_root, data, profile, weights, create=False)
+    runs = [
+        r
+        for r in (load_results(folder) if folder.is_dir() else [])
+        if r["run"]["family"] == family(variant.name) and float(r["run"]["alpha"]) == float(variant.alpha)
+    ]
+    if not runs:
+        return {"folder": str(folder), "runs": 0}
+    keys = sorted({k for r in runs for k, v in r["metrics"].items() if isinstance(v, (int, float))})
+    summary = {}
+    for key in keys:
+        values = np.array([r["metrics"].get(key) for r in runs], dtype=float)
+        values = values[np.isfinite(values)]
+        if len(values):
+            summary[key] = {"mean": float(values.mean()), "sd": float(values.std(ddof=1)) if len(values) > 1 else 0.0}
+    return {"folder": str(folder), "runs": len(runs), "metrics": summary}
+
+
+def save_model_atomic(model, path: Path) -> None:
+    """Save a Keras model through a temporary file renamed into place (no half-written model)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.keras")
+    os.close(fd)
+    try:
+        model.save(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a model is meant to be shared
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def fit_final(
+    dataset, profile, variant_name, out, alpha=None, results=None, weights="profile", verbose=0, log=print
+) -> Path:
+    """Train a variant on the whole study dataset and write `<stem>.keras` and its model card.
+
+    Args:
+        dataset: the full dataset (the profile's subset is taken here).
+        profile: a Profile.
+        variant_name: a Table 1 row with a network (not the descriptor floor).
+        out: folder of the model and its card.
+        alpha: overrides the variant's alpha.
+        results: a results root (as for `sweep`) whose CV runs of the same configuration go
+            into the card; None: the card says none were given.
+        weights: overrides the profile's weights.
+        verbose: Keras fit verbosity.
+        log: where progress lines go.
+
+    Returns:
+        The path of the saved model.
+    """
+    variant = profile.variant(variant_name, alpha)
+    if not variant.learned:
+        raise ValueError(f"{variant_name} is not a network: there is no Keras model to save")
+    data = study_dataset(dataset, profile)
+    data = replace(data, problems=check_dataset(data, multitask=variant.multitask))
+    raise_if_fatal(data.problems, needs_birads=variant.multitask, context=data.name)
+    trainer = Trainer(profile, weights=weights, verbose=verbose)
+    train, val = inner_validation(data.records, np.arange(len(data)), profile.val_fraction, profile.seed)
+    split = Split(0, 0, train, val, np.array([], dtype=np.int64))
+    log(
+        f"{variant.name} (alpha {variant.alpha:g}) on {data.name}: {len(train)} training and {len(val)} "
+        f"validation images, profile {profile.name}"
+    )
+    started = time.perf_counter()
+    fitted = trainer.fit(data, PatchStore(data), split, variant, seed=profile.seed)
+    seconds = time.perf_counter() - started
+    path = Path(out) / f"{model_stem(variant, profile)}.keras"
+    save_model_atomic(fitted.model, path)
+    card = model_card(
+        variant=variant,
+        profile=profile,
+        data=data,
+        split=split,
+        fitted=fitted,
+        optimizer=optimizer_description(profile.learning_rate),
+        cv=cross_validated(results, data, profile, trainer.weights, variant),
+        seconds=seconds,
+        model_file=path.name,
+    )
+    write_card(path, card)
+    log(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB) and its model card, in {seconds / 60:.1f} min")
+    return path
+
+
+def model_card(*, variant, profile, data, split, fitted, optimizer, cv, seconds, model_file) -> dict:
+    """What a user of the saved model needs to know, as a JSON-able dict."""
+    summary = data.summary()
+    return {
+        "model_file": model_file,
+        "intended_use": INTENDED_USE,
+        "variant": variant.to_dict(),
+        "inputs": {
+            "streams": list(variant.streams),
+            "patch_size": fitted.size,
+            "margin": profile.margin,
+            "crop": profile.crop,
+            "how": "greyscale image and lesion mask (lesion > 127) -> OA and HS patches (breastnet.data.patches), "
+            "replicated to 3 channels and passed through the backbone's preprocess_input",
+        },
+        "outputs": {
+            "malignancy": "softmax over (benign, malignant); the class is malignant when p >= 0.5",
+            **({"birads": "BI-RADS score regression (breastnet.data.birads score table)"} if variant.multitask else {}),
+        },
+        "data": {
+            "name": data.name,
+            "synthetic": data.synthetic,
+            "images": summary["images"],
+            "patients": summary["patients"],
+            "benign": summary["benign"],
+            "malignant": summary["malignant"],
+            "birads": summary["birads"],
+            "content_sha256": content_hash(data),
+            "citation": data.citation,
+            "n_train": len(split.train),
+            "n_val": len(split.val),
+        },
+        "training": {
+            "profile": profile.to_dict(),
+            "weights": fitted.weights_used,
+            "optimizer": optimizer,
+            "bn_stats": profile.bn_stats,
+            "bn_momentum": profile.bn_momentum,
+            "early_stopping": {
+                "monitor": profile.monitor,
+                "patience": profile.patience,
+                "min_epochs": profile.min_epochs,
+            },
+            "epochs_run": len(fitted.history.get("loss", [])),
+            "best_epoch": fitted.best_epoch,
+            "history": {k: [float(v) for v in vals] for k, vals in fitted.history.items()},
+            "seconds": seconds,
+        },
+        "cross_validation": cv,
+        "provenance": provenance(),
+    }
+
+
+def card_markdown(card: dict) -> str:
+    """A short human-readable rendering of a model card."""
+    v, d, t = card["variant"], card["data"], card["training"]
+    lines = [
+        f"# Model card: {v['name']} (alpha {v['alpha']:g})",
+        "",
+        f"**{card['intended_use']}**",
+        "",
+        f"- File: `{card['model_file']}`; load with `import breastnet.model.network` then "
+        "`keras.saving.load_model(path, safe_mode=True)`, or `python -m breastnet predict --model ...`.",
+        f"- Streams {', '.join(v['streams']).upper()}; tasks {', '.join(v['tasks'])}; backbone {v['backbone']}; "
+        f"patches {card['inputs']['patch_size']} px, margin {card['inputs']['margin']:g}, "
+        f"crop {card['inputs']['crop']}.",
+        f"- Started from: {t['weights']}. Profile `{t['profile']['name']}`; {t['optimizer']}; "
+        f"{t['epochs_run']} epochs, best (restored) epoch {t['best_epoch']}; BatchNorm statistics {t['bn_stats']}.",
+        f"- Trained on {d['name']}{' (SYNTHETIC phantoms, not patients)' if d['synthetic'] else ''}: "
+        f"{d['images']} images of {d['patients']} patients ({d['benign']} benign, {d['malignant']} malignant), "
+        f"{d['n_train']} for training and {d['n_val']} for early stopping; content SHA-256 "
+        f"`{d['content_sha256'][:16]}...`.",
+    ]
+    if d.get("citation"):
+        lines.append(f"- Data citation: {d['citation']}")
+    cv = card.get("cross_validation")
+    if cv is None:
+        lines.append("- Cross-validation: no result folder was given.")
+    elif not cv.get("runs"):
+        lines.append(f"- Cross-validation: no run of this configuration in {cv['folder']}.")
+    else:
+        shown = [
+            k for k in ("auc", "accuracy", "sensitivity", "specificity", "balanced_accuracy") if k in cv["metrics"]
+        ]
+        cells = ", ".join(f"{k} {cv['metrics'][k]['mean']:.3f} ± {cv['metrics'][k]['sd']:.3f}" for k in shown)
+        lines.append(f"- Cross-validated, same configuration ({cv['runs']} runs): {cells}.")
+    p = card["provenance"]
+    lines.append(
+        f"- Software: Keras {p['versions']['keras']} on {p['backend']}; breastnet {p['versions']['breastnet']}."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def write_card(model_path: Path, card: dict) -> tuple[Path, Path]:
+    """Write `<stem>.card.json` and `<stem>.card.md` beside the model, atomically."""
+    json_path = model_path.with_suffix(".card.json")
+    md_path = model_path.with_suffix(".card.md")
+    _atomic_write_bytes(json_path, json.dumps(card, indent=1).encode())
+    _atomic_write_bytes(md_path, card_markdown(card).encode())
+    return json_path, md_path
+
+
+def read_card(model_path) -> dict | None:
+    """The model card beside a model file, or None."""
+    path = Path(model_path).with_suffix(".card.json")
+    return json.loads(path.read_text()) if path.is_file() else None
