@@ -1,9 +1,10 @@
-"""Command line of the final models: `fit`, `predict`, `evaluate`, and `phantoms` (test data).
+"""Command line of the final models: `fit`, `predict`, `evaluate`, `external`, and `phantoms` (test data).
 
 python -m breastnet fit --data PATH --variant E-DMTL --profile cpu --out models/ [--results results/]
 python -m breastnet predict --model models/E-DMTL_a0.25_cpu.keras --image IMG --mask MASK
 python -m breastnet predict --model M.keras --manifest CSV [--out predictions.csv]
 python -m breastnet evaluate --model M.keras --data OTHER --out DIR
+python -m breastnet external --data STUDY --external OTHER --profile cpu --out results
 python -m breastnet phantoms --shift --out DIR        # the synthetic external-validation set
 """
 
@@ -13,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-COMMANDS = ("fit", "predict", "evaluate", "phantoms")
+COMMANDS = ("fit", "predict", "evaluate", "external", "phantoms")
 
 
 def add_parsers(sub, common) -> None:
@@ -37,6 +38,12 @@ def add_parsers(sub, common) -> None:
     evaluate.add_argument("--model", required=True, help="a .keras file written by `fit`")
     evaluate.add_argument("--data", required=True, help="a BUS-BRA or BUSI folder, or a manifest CSV")
     evaluate.add_argument("--out", required=True, help="folder of the result file")
+
+    external = sub.add_parser(
+        "external", help="final models of the two-stream rows and the floor on the study data, tested on another"
+    )
+    common(external)
+    external.add_argument("--external", required=True, help="the external dataset (folder or manifest CSV)")
 
     phantoms = sub.add_parser("phantoms", help="write synthetic phantoms as a manifest dataset")
     phantoms.add_argument("--out", required=True, help="folder to write (images/, masks/, manifest.csv)")
@@ -88,6 +95,13 @@ def _run(args, profile_of) -> int:
         return 0
     if args.command == "predict":
         return _predict(args)
+    if args.command == "external":
+        from .data import load_dataset
+        from .study.external import run_external
+
+        results = run_external(load_dataset(args.data), load_dataset(args.external), profile_of(args), args.out)
+        print(f"{len(results)} external results for {args.external}")
+        return 0
     if args.command == "evaluate":
         from .data import load_dataset
         from .study.apply import evaluate_external

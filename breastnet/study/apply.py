@@ -14,6 +14,7 @@ its problem; in a manifest, the good rows are still predicted.
 from __future__ import annotations
 
 import csv
+import hashlib
 from collections import Counter
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import numpy as np
 from ..data.augment import to_model_input
 from ..data.birads import BIRADS_SCORES
 from ..data.checks import check_dataset, check_record
-from ..data.patches import record_patch
+from ..data.patches import load_patches, record_patch
 from ..data.problems import FATAL, DataError, Problem
 from ..data.records import Record
 from ..model.backbones import BACKBONES
@@ -174,56 +175,38 @@ def write_predictions_csv(rows, path) -> Path:
     return path
 
 
-def evaluate_external(model_path, dataset, batch_size: int = 32) -> tuple[dict, np.ndarray]:
-    """A result of the CV runs' schema for a saved model on another dataset (external validation).
-
-    Every image with a fatal problem is refused up front (as `sweep` does); BI-RADS
-    categories are scored with the table as it is (an undivided 4 and 4A/4B/4C side by
-    side), and the result counts the images of each category.
-    """
-    model, card = load_final_model(model_path)
+def checked_external(dataset):
+    """The external dataset with its problems read; every fatal one refuses it up front (as `sweep` does)."""
     problems = check_dataset(dataset, multitask=False)
     fatal = [p for p in problems if p.severity == FATAL]
     if fatal:
         raise DataError(fatal, context=f"external dataset {dataset.name}")
-    records = dataset.records
-    size, margin, crop = _patch_settings(model, card)
-    from ..data.patches import load_patches
+    return problems
 
-    patches = load_patches(dataset, size, margin, progress=False, crop=crop)
-    preprocess = BACKBONES[model.backbone].preprocess
-    x = {"oa": to_model_input(patches.oa, preprocess)}
-    if "hs" in model.streams:
-        x["hs"] = to_model_input(patches.hs, preprocess)
-    out = model.inference.predict(x, batch_size=batch_size, verbose=0)
-    p = np.asarray(out["malignancy"], dtype=np.float64)[:, 1]
-    birads = np.asarray(out["birads"])[:, 0] if model.multitask and dataset.has_birads else None
-    metrics, predictions = score_test_images(records, p, birads)
-    variant = card.get("variant", {"name": model.name, "alpha": float(keras.ops.convert_to_numpy(model.alpha))})
-    result = {
+
+def external_result(*, variant: dict, dataset, problems, p_malignant, birads_pred, config, model) -> dict:
+    """A result of the CV runs' schema for one model on an external dataset.
+
+    BI-RADS categories are scored with the table as it is (an undivided 4 and 4A/4B/4C side
+    by side), and the result counts the images of each category.
+    """
+    records = dataset.records
+    metrics, predictions = score_test_images(records, p_malignant, birads_pred)
+    name = variant["name"]
+    return {
         "run": {
-            "variant": variant["name"],
-            "family": variant["name"][2:] if variant["name"].startswith("E-") else variant["name"],
+            "variant": name,
+            "family": name[2:] if name.startswith("E-") else name,
             "alpha": float(variant["alpha"]),
             "fold": -1,
             "repeat": -1,
             "seed": -1,
-            "profile": card.get("training", {}).get("profile", {}).get("name"),
+            "profile": (config.get("profile") or {}).get("name"),
             "dataset": dataset.name,
             "kind": "external",
         },
-        "config": {
-            "variant": variant,
-            "profile": card.get("training", {}).get("profile"),
-            "input_size": size,
-            "crop": crop,
-            "margin": margin,
-        },
-        "model": {
-            "file": str(Path(model_path).resolve()),
-            "trained_on": card.get("data"),
-            "weights": card.get("training", {}).get("weights"),
-        },
+        "config": config,
+        "model": model,
         "dataset": {
             "name": dataset.name,
             "synthetic": dataset.synthetic,
@@ -238,10 +221,51 @@ def evaluate_external(model_path, dataset, batch_size: int = 32) -> tuple[dict, 
         "metrics_ci": {
             "level": 0.95,
             "method": "percentile bootstrap over images, 2000 resamples (scipy.stats.bootstrap)",
-            **{m: list(bootstrap_ci(predictions["y_true"], p, m)) for m in ("auc", "sensitivity", "specificity")},
+            **{
+                m: list(bootstrap_ci(predictions["y_true"], p_malignant, m))
+                for m in ("auc", "sensitivity", "specificity")
+            },
         },
         "calibration": {"bins": ECE_BINS, "ece": metrics.get("ece"), "brier": metrics.get("brier")},
         "provenance": provenance(),
         "predictions": predictions,
     }
+
+
+def evaluate_external(model_path, dataset, batch_size: int = 32) -> tuple[dict, np.ndarray]:
+    """A saved model on another dataset (external validation): its result and penultimate features."""
+    model, card = load_final_model(model_path)
+    problems = checked_external(dataset)
+    size, margin, crop = _patch_settings(model, card)
+    patches = load_patches(dataset, size, margin, progress=False, crop=crop)
+    preprocess = BACKBONES[model.backbone].preprocess
+    x = {"oa": to_model_input(patches.oa, preprocess)}
+    if "hs" in model.streams:
+        x["hs"] = to_model_input(patches.hs, preprocess)
+    out = model.inference.predict(x, batch_size=batch_size, verbose=0)
+    variant = card.get("variant", {"name": model.name, "alpha": float(keras.ops.convert_to_numpy(model.alpha))})
+    result = external_result(
+        variant=variant,
+        dataset=dataset,
+        problems=problems,
+        p_malignant=np.asarray(out["malignancy"], dtype=np.float64)[:, 1],
+        birads_pred=np.asarray(out["birads"])[:, 0] if model.multitask and dataset.has_birads else None,
+        config={
+            "variant": variant,
+            "profile": card.get("training", {}).get("profile"),
+            "input_size": size,
+            "crop": crop,
+            "margin": margin,
+        },
+        model={
+            "file": str(Path(model_path).resolve()),
+            "sha256": file_sha256(model_path),
+            "trained_on": card.get("data"),
+            "weights": card.get("training", {}).get("weights"),
+        },
+    )
     return result, np.asarray(out["features"])
+
+
+def file_sha256(path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

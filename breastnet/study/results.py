@@ -139,16 +139,25 @@ def valid_result(path) -> dict | None:
         return None
 
 
-def load_results(folder, pattern: str = "*.json") -> list[dict]:
-    """Every valid result under `folder` (recursively); corrupt ones are reported, skipped."""
+def load_results(folder, pattern: str = "*.json", external: bool = False) -> list[dict]:
+    """Every valid result under `folder` (recursively); corrupt ones are reported, skipped.
+
+    Args:
+        folder: a results root or study folder.
+        pattern: file name pattern.
+        external: also the external-validation results (`breastnet.study.external`), which
+            are not cross-validation runs.
+    """
     out = []
     for path in sorted(Path(folder).rglob(pattern)):
-        if path.name == "study.json":  # the study folder's description, not a run
+        if path.name == "study.json" or path.name.endswith(".card.json"):  # descriptions, not runs
             continue
         try:
             result = read_result(path, check_features=False)
         except CorruptResultError as err:
             warnings.warn(str(err), stacklevel=2)
+            continue
+        if result["run"].get("kind") == "external" and not external:
             continue
         result["path"] = str(path)
         out.append(result)
