@@ -7,6 +7,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PROFILE ?= cpu
 BREASTNET_DATA ?=
+# An external dataset: final models trained on the study data are tested on it (chapter 06).
+EXTERNAL_DATA ?=
 RESULTS ?= results
 # Training processes before the notebooks: two one-thread processes beat one two-thread
 # process on the 2-core CI machine (benchmarks/README.md). Results record their threads.
@@ -33,7 +35,7 @@ venv: $(STAMP)
 # $(RESULTS)), then build the Jupyter Book into _build/html/.
 book: venv
 	$(PY) -m breastnet.book --profile $(PROFILE) --results $(RESULTS) --workers $(WORKERS) \
-		$(if $(BREASTNET_DATA),--data $(BREASTNET_DATA),)
+		$(if $(BREASTNET_DATA),--data $(BREASTNET_DATA),) $(if $(EXTERNAL_DATA),--external $(EXTERNAL_DATA),)
 
 # The tests touching Keras run twice: on TensorFlow (the default backend), then on PyTorch
 # (the GPU machine has PyTorch and JAX, not TensorFlow).

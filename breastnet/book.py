@@ -68,6 +68,7 @@ def plan_notebooks(profile) -> list[tuple[str, str, dict]]:
     plan = [("01_data", "01_data", {})]
     plan += [("02_variant", variant_notebook_name(v), {"variant": v}) for v in TABLE1 if v in profile.variants]
     plan += [("03_alpha_spectra", "03_alpha_spectra", {}), ("04_pca", "04_pca", {}), ("05_results", "05_results", {})]
+    plan += [("06_external", "06_external", {})]
     return plan
 
 
@@ -94,7 +95,14 @@ def _finish_notebook(path: Path, title: str | None = None) -> None:
 
 
 def run_notebooks(
-    profile: str = "cpu", data=None, results="results", root=None, log=print, only=None, train_seconds=None
+    profile: str = "cpu",
+    data=None,
+    results="results",
+    root=None,
+    log=print,
+    only=None,
+    train_seconds=None,
+    external=None,
 ) -> BookBuild:
     """Execute every template of the profile's book with papermill into `<root>/book/generated/`.
 
@@ -107,6 +115,7 @@ def run_notebooks(
         only: names (or name prefixes, e.g. "05" or "02_variant") of the notebooks to run;
             the others keep their last output. None: all.
         train_seconds: time of the `train_all` step before, recorded with the notebooks' times.
+        external: an external dataset's path for the external-validation chapter (06), or None.
     """
     import papermill
 
@@ -135,12 +144,15 @@ def run_notebooks(
         "data": None if data_path is None else str(data_path.resolve()),
         "profile": prof.name,
         "results": str(Path(results).resolve()),
+        "external": None if external is None else str(Path(external).resolve()),
     }
     build = BookBuild(html=None)
     what = "SYNTHETIC phantoms" if data_path is None else str(data_path)
     log(f"book: profile {prof.name}, data {what}, results {base['results']}, {len(plan)} notebooks -> {out}")
     for n, (template, name, extra) in enumerate(plan, start=1):
         params = dict(base, **extra)
+        if template != "06_external":
+            params.pop("external")
         if template == "05_results":
             params["timings"] = str(timings_file)
         target = out / f"{name}.ipynb"
@@ -196,6 +208,21 @@ def train_all(profile: str = "cpu", data=None, results="results", log=print, wor
     subprocess.run(cmd, check=True)
     seconds = time.perf_counter() - start
     log(f"training: {seconds / 60:.1f} min")
+    return seconds
+
+
+def external_all(profile: str, data, external, results="results", log=print) -> float:
+    """`python -m breastnet external`: final models of the two-stream rows and the floor, on `external`.
+
+    In its own process, like `train_all`: chapter 06 then only reads the results.
+    """
+    cmd = [sys.executable, "-m", "breastnet", "external", "--profile", profile, "--out", str(results)]
+    cmd += ["--external", str(external), "--quiet"] + (["--data", str(data)] if data is not None else [])
+    log(f"external validation: {' '.join(cmd[1:])}")
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True)
+    seconds = time.perf_counter() - start
+    log(f"external validation: {seconds / 60:.1f} min")
     return seconds
 
 
@@ -260,6 +287,7 @@ def build_book(
     log=print,
     only=None,
     workers: int = 1,
+    external=None,
 ) -> BookBuild:
     """Run the notebooks, draw the method figure and build the HTML book.
 
@@ -267,6 +295,8 @@ def build_book(
         profile, data, results, root, log, only: see `run_notebooks`.
         html: also run jupyter-book (False: notebooks only).
         workers: training processes of the sweep before the notebooks (`train_all`).
+        external: an external dataset's path: final models are trained and evaluated on it
+            (`external_all`) for chapter 06; None: that chapter only says how to run it.
 
     Returns:
         A `BookBuild`; `build.html / "index.html"` is the front page.
@@ -276,7 +306,9 @@ def build_book(
     root = Path(root or ROOT).resolve()
     started = time.perf_counter()
     train_seconds = None if only else train_all(profile, data, results, log, workers)
-    build = run_notebooks(profile, data, results, root, log, only, train_seconds)
+    if external is not None and not only:
+        external_all(profile, data, external, results, log)
+    build = run_notebooks(profile, data, results, root, log, only, train_seconds, external)
     architecture_figure(root / "book" / "generated" / "dsetm.png")
     if html:
         build.html, build.warnings, build.log = build_html(root, log)
@@ -305,6 +337,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--notebooks-only", action="store_true", help="run the notebooks, skip jupyter-book")
     parser.add_argument(
+        "--external", default=None, help="an external dataset for chapter 06 (final models tested on it)"
+    )
+    parser.add_argument(
         "--workers",
         type=int,
         default=1,
@@ -318,6 +353,7 @@ def main(argv=None) -> int:
         html=not args.notebooks_only,
         only=args.only,
         workers=args.workers,
+        external=args.external or None,
     )
     return 0
 

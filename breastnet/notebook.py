@@ -175,6 +175,30 @@ class Page:
             workers=workers,
         )
 
+    def external_results(self, external, log=print) -> list[dict]:
+        """External validation (`breastnet.study.external.run_external`), visibly.
+
+        Reads the final models and external results already in the study folder; what is
+        missing is trained and evaluated now, after a line naming the equivalent command.
+
+        Args:
+            external: the external dataset's path.
+            log: where the lines go.
+
+        Returns:
+            The external result dicts (Table 1's two-stream rows, then the floor).
+        """
+        from .data.load import load_dataset
+        from .study.external import run_external
+
+        command = f"python -m breastnet external --profile {self.profile.name} --out {self.results} "
+        command += (f"--data {self.data} " if self.data else "") + f"--external {external}"
+        log(
+            f"External validation on {external}: final models are read when present, else trained now "
+            f"(a few minutes each on a CPU). The same from a terminal:\n  {command}"
+        )
+        return run_external(self.dataset, load_dataset(external), self.profile, self.results, log=log)
+
 
 def timings_frame(path):
     """The notebook execution times `breastnet.book` writes (a DataFrame: notebook, seconds), or None

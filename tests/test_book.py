@@ -55,7 +55,7 @@ def test_every_notebook_ran(smoke_book):
     from breastnet.train.profiles import get_profile
 
     names = [t["notebook"] for t in smoke_book.timings]
-    assert names[0] == "01_data" and names[-3:] == ["03_alpha_spectra", "04_pca", "05_results"]
+    assert names[0] == "01_data" and names[-4:] == ["03_alpha_spectra", "04_pca", "05_results", "06_external"]
     from breastnet.model.variants import TABLE1
 
     # One page per paper row; the floor (a reference row, no network) has its row in Table 1 only.
@@ -140,5 +140,8 @@ def test_pages_say_the_data_are_synthetic(smoke_book):
     ):
         assert "SYNTHETIC" in page(smoke_book, name), name
     assert "not testable here" in page(smoke_book, "book/discussion.html")
+    # Without an external dataset, chapter 06 says how to give one and shows no numbers.
+    external = page(smoke_book, "book/generated/06_external.html")
+    assert "Not run in this build" in external and "EXTERNAL_DATA" in external and "<img" not in external
     title = re.search(r"<title>(.*?)</title>", page(smoke_book, "book/generated/02_variant_09_E-DMTL.html"), re.S)
     assert "E-DMTL" in title.group(1)

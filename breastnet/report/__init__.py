@@ -13,6 +13,7 @@ arithmetic against values worked out by hand. One concern a module:
 - `calibration`: reliability bins, ECE and Brier.
 - `learning`: did the networks learn (one-class runs, the descriptor floor, the learning curve).
 - `facts`: what a page states about its data and study.
+- `external`: internal cross-validation beside an external dataset (final models).
 - `html`, `text`: boxes and tables for the book; numbers in words.
 - `figures`, `method`: every figure, as a matplotlib Figure.
 
@@ -37,6 +38,14 @@ from .claims import (
     comparison_result,
     paired_differences,
     verdicts_markdown,
+)
+from .external import (
+    EXTERNAL_METRICS,
+    dataset_differences,
+    external_frame,
+    external_table,
+    external_text,
+    image_sizes,
 )
 from .facts import data_statement, dataset_tables, problems_frame, records_frame, study_facts
 from .figures import (
@@ -112,6 +121,12 @@ from .table1 import format_cell, table1, table1_html
 from .text import calibration_text, drop_points_view, drop_text, fmt, stopping_text, summarize, tail_text
 
 __all__ = [
+    "EXTERNAL_METRICS",
+    "dataset_differences",
+    "external_frame",
+    "external_table",
+    "external_text",
+    "image_sizes",
     "ADDED_METRICS",
     "ALPHA_PANELS",
     "CLAIMS",
