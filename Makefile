@@ -40,7 +40,7 @@ book: venv
 # The tests touching Keras run twice: on TensorFlow (the default backend), then on PyTorch
 # (the GPU machine has PyTorch and JAX, not TensorFlow).
 BACKEND_TESTS := tests/test_losses.py tests/test_models.py tests/test_training.py tests/test_batchnorm.py \
-	tests/test_learning.py
+	tests/test_learning.py tests/test_final.py
 
 # The fast loop (a few minutes): unit tests and end-to-end sweeps on the `test` profile's
 # stand-in backbone, on both backends.

@@ -43,3 +43,18 @@ def test_regression_by_hand():
     m = regression_metrics([0.0, 0.5, 1.0], [0.1, 0.5, 0.7])
     assert m["rmse"] == pytest.approx(math.sqrt((0.01 + 0 + 0.09) / 3))
     assert m["cc"] == pytest.approx(np.corrcoef([0, 0.5, 1], [0.1, 0.5, 0.7])[0, 1])
+
+
+def test_bootstrap_interval_of_external_metrics():
+    from breastnet.train.metrics import bootstrap_ci
+
+    y = np.array([0, 0, 0, 1, 1, 1] * 10)
+    perfect = np.where(y == 1, 0.9, 0.1)
+    assert bootstrap_ci(y, perfect, "auc") == (1.0, 1.0)  # every resample separates perfectly
+    assert bootstrap_ci(y, perfect, "sensitivity") == (1.0, 1.0)
+    noisy = np.where(y == 1, 0.6, 0.4)
+    noisy[[0, 3]] = [0.7, 0.3]  # one false positive, one false negative: sensitivity 29/30
+    low, high = bootstrap_ci(y, noisy, "sensitivity", seed=1)
+    assert low < 29 / 30 < high <= 1.0
+    assert bootstrap_ci(y, noisy, "sensitivity", seed=1) == (low, high)  # seeded: repeatable
+    assert all(np.isnan(bootstrap_ci(np.zeros(5), np.full(5, 0.3))))  # one class: undefined

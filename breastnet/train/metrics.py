@@ -96,11 +96,13 @@ def bootstrap_ci(y_true, p_malignant, metric: str = "auc", level: float = 0.95, 
         return math.nan, math.nan
 
     predicted = (p >= 0.5).astype(int)
+    # Thousands of resamples: the threshold metrics as plain means (what recall_score computes,
+    # without its per-call validation), AUC through scikit-learn.
     functions = {
         "auc": lambda y, i: roc_auc_score(y, p[i]),
-        "accuracy": lambda y, i: accuracy_score(y, predicted[i]),
-        "sensitivity": lambda y, i: recall_score(y, predicted[i], pos_label=1, zero_division=0),
-        "specificity": lambda y, i: recall_score(y, predicted[i], pos_label=0, zero_division=0),
+        "accuracy": lambda y, i: float(np.mean(predicted[i] == y)),
+        "sensitivity": lambda y, i: float(np.mean(predicted[i][y == 1] == 1)),
+        "specificity": lambda y, i: float(np.mean(predicted[i][y == 0] == 0)),
     }
 
     def statistic(idx):
