@@ -78,12 +78,19 @@ def cross_validated(results_root, data, profile, weights, variant) -> dict | Non
 
 
 def save_model_atomic(model, path: Path) -> None:
-    """Save a Keras model through a temporary file renamed into place (no half-written model)."""
+    """Save a model's architecture and weights through a temporary file renamed into place.
+
+    The trained model is copied into a fresh, uncompiled one first: a user needs the weights
+    and the BatchNorm statistics, not the optimizer's momentum (which would double the file:
+    115 MB instead of 57 MB for two DenseNet-121 streams) or a compiled loss to deserialise.
+    """
+    plain = type(model).from_config(model.get_config())
+    plain.set_weights(model.get_weights())
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp.keras")
     os.close(fd)
     try:
-        model.save(tmp)
+        plain.save(tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a model is meant to be shared
         os.replace(tmp, path)
     finally:
