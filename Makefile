@@ -54,9 +54,18 @@ test-all: venv
 	$(PY) -m pytest -q
 	KERAS_BACKEND=torch $(PY) -m pytest -q -m "not tf_only" $(BACKEND_TESTS)
 
-lint: venv
+# cffconvert 2.0.0 pins jsonschema 3.2, which the notebook stack (jupyter-events >= 4.18)
+# cannot share: it gets a venv of its own.
+TOOLS ?= .venv-tools
+$(TOOLS)/.installed:
+	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet cffconvert==2.0.0
+	@touch $@
+
+lint: venv $(TOOLS)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(TOOLS)/bin/cffconvert --validate -i CITATION.cff
 
 clean:
 	rm -rf _build book/generated $(RESULTS)
