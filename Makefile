@@ -20,7 +20,7 @@ export PYTHONUNBUFFERED := 1
 # Reinstall when pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: venv book test test-all lint clean
+.PHONY: venv book test test-all lint clean mathjax screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,25 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# MathJax for the equations, from the npm registry into the book's static files, so that the
+# book renders them without reaching a CDN (MATHJAX=cdn: leave it to the CDN). Skipped, with
+# a message, where npm is missing.
+MATHJAX ?= local
+MATHJAX_VERSION := 3.2.2
+MATHJAX_DIR := book/_static/mathjax
+$(MATHJAX_DIR)/tex-mml-chtml.js:
+	@if command -v npm >/dev/null; then \
+		mkdir -p .cache/npm && (cd .cache/npm && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null) && \
+		mkdir -p $(MATHJAX_DIR) && tar -xzf .cache/npm/mathjax-$(MATHJAX_VERSION).tgz -C $(MATHJAX_DIR) \
+			--strip-components=2 package/es5/tex-mml-chtml.js package/es5/output/chtml package/es5/ui \
+			package/es5/a11y package/es5/input/tex/extensions; \
+	else echo "npm not found: the book's equations will load MathJax from its CDN"; fi
+
+mathjax: $(MATHJAX_DIR)/tex-mml-chtml.js
+
 # Run the notebook templates with papermill (training only runs without a result file in
 # $(RESULTS)), then build the Jupyter Book into _build/html/.
-book: venv
+book: venv $(if $(filter local,$(MATHJAX)),mathjax,)
 	$(PY) -m breastnet.book --profile $(PROFILE) --results $(RESULTS) --workers $(WORKERS) \
 		$(if $(BREASTNET_DATA),--data $(BREASTNET_DATA),) $(if $(EXTERNAL_DATA),--external $(EXTERNAL_DATA),)
 
@@ -66,6 +82,10 @@ lint: venv $(TOOLS)/.installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(TOOLS)/bin/cffconvert --validate -i CITATION.cff
+
+# One PNG per chapter of the built book (headless Chromium: apt-get install chromium).
+screenshots: venv
+	$(PY) -m breastnet.screenshots
 
 clean:
 	rm -rf _build book/generated $(RESULTS)

@@ -247,6 +247,30 @@ def _jupyter_book() -> list[str]:
 WARNING_LINE = re.compile(r"(WARNING|ERROR|CRITICAL):")
 
 
+#: Where `make mathjax` unpacks MathJax (npm's `mathjax` package, es5 build), inside the static files.
+LOCAL_MATHJAX = Path("book") / "_static" / "mathjax" / "tex-mml-chtml.js"
+
+
+def _mathjax_config(root: Path, log=print) -> list[str]:
+    """`--config` of a copy of _config.yml that loads the local MathJax, when `make mathjax` put one there.
+
+    Sphinx resolves a relative `mathjax_path` against the built site's _static folder, where
+    `html_static_path` (book/_static) is copied; without a local copy the CDN's MathJax is used.
+    """
+    if not (root / LOCAL_MATHJAX).is_file():
+        log("MathJax: from its CDN (no local copy; `make mathjax` makes one)")
+        return []
+    import yaml
+
+    config = yaml.safe_load((root / "_config.yml").read_text())
+    config.setdefault("sphinx", {}).setdefault("config", {})["mathjax_path"] = "mathjax/tex-mml-chtml.js"
+    path = root / "_build" / "_config.local-mathjax.yml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    log(f"MathJax: local copy ({LOCAL_MATHJAX})")
+    return ["--config", str(path)]
+
+
 def build_html(root=None, log=print) -> tuple[Path, list[str], Path]:
     """`jupyter-book build --all <root>`; returns (html folder, warning lines, log file).
 
@@ -256,7 +280,7 @@ def build_html(root=None, log=print) -> tuple[Path, list[str], Path]:
     root = Path(root or ROOT).resolve()
     start = time.perf_counter()
     proc = subprocess.run(
-        _jupyter_book() + ["build", "--all", str(root)],
+        _jupyter_book() + ["build", "--all", str(root)] + _mathjax_config(root, log),
         cwd=root,
         capture_output=True,
         text=True,
