@@ -23,10 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from ..data.checks import check_dataset
-from ..data.descriptors import DESCRIPTOR_NAMES, descriptor_matrix, descriptor_pipeline
+from ..data.descriptors import descriptor_matrix
 from ..data.problems import raise_if_fatal
 from ..model.variants import TABLE1, get_variant
 from ..train.floor import WEIGHTS as FLOOR_WEIGHTS
+from ..train.floor import fit_floor, floor_config, floor_probability
+from ..train.trainer import Trainer
 from .apply import checked_external, evaluate_external, external_result, file_sha256
 from .final import content_hash, fit_final, model_stem, read_card
 from .plan import study_dataset, study_folder
@@ -45,7 +47,7 @@ def external_folder(results, data, profile, external) -> Path:
     )
 
 
-def final_model(data, profile, name, results, log=print) -> Path:
+def final_model(data, profile, name, results, log=print, trainer=None) -> Path:
     """The final model of a variant for this study, trained unless a matching one is on disk."""
     variant = profile.variant(name)
     folder = study_folder(results, data, profile, profile.weights) / "final"
@@ -58,7 +60,7 @@ def final_model(data, profile, name, results, log=print) -> Path:
     ):
         log(f"{path.name}: reused")
         return path
-    return fit_final(data, profile, name, folder, results=results, log=log)
+    return fit_final(data, profile, name, folder, results=results, log=log, trainer=trainer)
 
 
 def _jsonable(d: dict) -> dict:
@@ -71,23 +73,15 @@ def floor_external(data, external, profile, problems) -> tuple[dict, np.ndarray]
     """The descriptor floor fitted on every study image, applied to the external images."""
     x_train, x_test = descriptor_matrix(data), descriptor_matrix(external)
     y = np.array([r.pathology for r in data.records])
-    pipeline = descriptor_pipeline(profile.seed).fit(x_train, y)
-    p = pipeline.predict_proba(x_test)[:, list(pipeline.classes_).index(1)]
+    pipeline = fit_floor(x_train, y, profile.seed)
     variant = get_variant("Descriptors").to_dict()
-    logreg = pipeline.named_steps["logreg"]
     result = external_result(
         variant=variant,
         dataset=external,
         problems=problems,
-        p_malignant=p,
+        p_malignant=floor_probability(pipeline, x_test),
         birads_pred=None,
-        config={
-            "variant": variant,
-            "profile": profile.to_dict(),
-            "model": "Pipeline(StandardScaler, LogisticRegression(C=1, L2))",
-            "descriptors": list(DESCRIPTOR_NAMES),
-            "coefficients": dict(zip(DESCRIPTOR_NAMES, logreg.coef_[0].tolist(), strict=True)),
-        },
+        config={"variant": variant, "profile": profile.to_dict(), **floor_config(pipeline)},
         model={
             "file": None,
             "trained_on": {"name": data.name, "content_sha256": content_hash(data), "images": len(data)},
@@ -116,6 +110,7 @@ def run_external(dataset, external, profile, results, rows=EXTERNAL_ROWS, log=pr
     raise_if_fatal(data.problems, needs_birads=any(get_variant(r).multitask for r in rows), context=data.name)
     problems = checked_external(external)
     out = external_folder(results, data, profile, external)
+    trainer = Trainer(profile, verbose=0)  # one compiled model per architecture for all final models
     found = []
     for name in rows:
         variant = profile.variant(name)
@@ -128,7 +123,7 @@ def run_external(dataset, external, profile, results, rows=EXTERNAL_ROWS, log=pr
                 result = valid_result(path)
             found.append(result)
             continue
-        model = final_model(data, profile, name, results, log)
+        model = final_model(data, profile, name, results, log, trainer)
         path = out / f"{model.stem}.json"
         result = valid_result(path)
         if result is None or result.get("model", {}).get("sha256") != file_sha256(model):

@@ -23,6 +23,26 @@ from .runtime import provenance
 WEIGHTS = "none (hand-crafted descriptors)"
 
 
+def fit_floor(x, y, seed: int):
+    """The descriptor pipeline fitted on descriptor rows `x` with labels `y`."""
+    return descriptor_pipeline(seed).fit(x, y)
+
+
+def floor_probability(pipeline, x) -> np.ndarray:
+    """p(malignant) of descriptor rows `x`."""
+    return pipeline.predict_proba(x)[:, list(pipeline.classes_).index(1)]
+
+
+def floor_config(pipeline) -> dict:
+    """What a result file records of a fitted floor: the model, its inputs and coefficients."""
+    logreg = pipeline.named_steps["logreg"]
+    return {
+        "model": "Pipeline(StandardScaler, LogisticRegression(C=1, L2))",
+        "descriptors": list(DESCRIPTOR_NAMES),
+        "coefficients": dict(zip(DESCRIPTOR_NAMES, logreg.coef_[0].tolist(), strict=True)),
+    }
+
+
 def run_floor(dataset, split, variant, seed: int, profile, cache_dir=None) -> tuple[dict, np.ndarray]:
     """Fit the descriptor pipeline on a split's training (and validation) images, test it.
 
@@ -43,18 +63,15 @@ def run_floor(dataset, split, variant, seed: int, profile, cache_dir=None) -> tu
     t_describe = time.perf_counter() - start
     train = np.concatenate([split.train, split.val])
     y = np.array([r.pathology for r in dataset.records])
-    pipeline = descriptor_pipeline(seed).fit(x[train], y[train])
-    p_malignant = pipeline.predict_proba(x[split.test])[:, list(pipeline.classes_).index(1)]
+    pipeline = fit_floor(x[train], y[train], seed)
+    p_malignant = floor_probability(pipeline, x[split.test])
     metrics, predictions = score_test_images([dataset.records[i] for i in split.test], p_malignant)
-    logreg = pipeline.named_steps["logreg"]
     result = {
         "run": run_identity(variant, split, seed, profile, dataset),
         "config": {
             "variant": variant.to_dict(),
             "profile": profile.to_dict(),
-            "model": "Pipeline(StandardScaler, LogisticRegression(C=1, L2))",
-            "descriptors": list(DESCRIPTOR_NAMES),
-            "coefficients": dict(zip(DESCRIPTOR_NAMES, logreg.coef_[0].tolist())),
+            **floor_config(pipeline),
             "trained_on": "training and inner validation parts",
         },
         "dataset": dataset_description(dataset, split),
