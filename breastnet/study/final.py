@@ -99,7 +99,16 @@ def save_model_atomic(model, path: Path) -> None:
 
 
 def fit_final(
-    dataset, profile, variant_name, out, alpha=None, results=None, weights="profile", verbose=0, log=print
+    dataset,
+    profile,
+    variant_name,
+    out,
+    alpha=None,
+    results=None,
+    weights="profile",
+    verbose=0,
+    log=print,
+    trainer=None,
 ) -> Path:
     """Train a variant on the whole study dataset and write `<stem>.keras` and its model card.
 
@@ -114,6 +123,8 @@ def fit_final(
         weights: overrides the profile's weights.
         verbose: Keras fit verbosity.
         log: where progress lines go.
+        trainer: a `Trainer` of this profile to reuse (several final models: each
+            architecture is traced once); None: a new one.
 
     Returns:
         The path of the saved model.
@@ -124,7 +135,7 @@ def fit_final(
     data = study_dataset(dataset, profile)
     data = replace(data, problems=check_dataset(data, multitask=variant.multitask))
     raise_if_fatal(data.problems, needs_birads=variant.multitask, context=data.name)
-    trainer = Trainer(profile, weights=weights, verbose=verbose)
+    trainer = trainer or Trainer(profile, weights=weights, verbose=verbose)
     train, val = inner_validation(data.records, np.arange(len(data)), profile.val_fraction, profile.seed)
     split = Split(0, 0, train, val, np.array([], dtype=np.int64))
     log(
