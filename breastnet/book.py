@@ -203,11 +203,16 @@ def train_all(profile: str = "cpu", data=None, results="results", log=print, wor
     ]
     if data is not None:
         cmd += ["--data", str(data)]
-    log(f"training: {' '.join(cmd[1:])}")
+    return _timed_step("training", cmd, log)
+
+
+def _timed_step(label: str, cmd: list, log=print) -> float:
+    """Run one `python -m breastnet ...` step of the build in its own process; its seconds."""
+    log(f"{label}: {' '.join(cmd[1:])}")
     start = time.perf_counter()
     subprocess.run(cmd, check=True)
     seconds = time.perf_counter() - start
-    log(f"training: {seconds / 60:.1f} min")
+    log(f"{label}: {seconds / 60:.1f} min")
     return seconds
 
 
@@ -218,12 +223,7 @@ def external_all(profile: str, data, external, results="results", log=print) -> 
     """
     cmd = [sys.executable, "-m", "breastnet", "external", "--profile", profile, "--out", str(results)]
     cmd += ["--external", str(external), "--quiet"] + (["--data", str(data)] if data is not None else [])
-    log(f"external validation: {' '.join(cmd[1:])}")
-    start = time.perf_counter()
-    subprocess.run(cmd, check=True)
-    seconds = time.perf_counter() - start
-    log(f"external validation: {seconds / 60:.1f} min")
-    return seconds
+    return _timed_step("external validation", cmd, log)
 
 
 def _record_time(path: Path, name: str, seconds: float) -> None:
