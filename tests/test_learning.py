@@ -23,6 +23,13 @@ def separable_dataset(tmp_path_factory):
     return load_manifest(write_separable(tmp_path_factory.mktemp("separable")))
 
 
+def separable_profile(**changes):
+    """The smoke profile set to learn the separable set: 8 epochs of 3 batches, lr 0.05, traced steps."""
+    knobs = dict(size=32, epochs=8, patience=8, min_epochs=1, batch_size=8, eval_batch_size=8, subset=None,
+                 weights=None, run_eagerly=False, learning_rate=0.05)  # fmt: skip
+    return replace(get_profile("smoke"), **{**knobs, **changes})
+
+
 @pytest.mark.parametrize("variant_name", ["DSTL", "DMTL"])
 def test_the_real_training_path_learns_separable_data(
     separable_dataset, tmp_path, tiny_backbone_registered, variant_name
@@ -33,19 +40,7 @@ def test_the_real_training_path_learns_separable_data(
     still mostly at their initial 0/1 after these 24 steps: evaluated with them, the
     same weights give one class to every image (see the next test).
     """
-    profile = replace(
-        get_profile("smoke"),
-        size=32,
-        epochs=8,
-        patience=8,
-        min_epochs=1,
-        batch_size=8,
-        eval_batch_size=8,
-        subset=None,
-        weights=None,
-        run_eagerly=False,
-        learning_rate=0.05,
-    )
+    profile = separable_profile()
     split = cv_splits(separable_dataset.records, n_folds=2, repeats=1, seed=0, val_fraction=0.25)[0]
     store = PatchStore(separable_dataset, cache_dir=tmp_path, progress=False)
     result, features = Trainer(profile, verbose=0).run(
@@ -66,20 +61,7 @@ def test_bn_statistics_change_evaluation_not_training(separable_dataset, tmp_pat
     on JAX it did not, so the collapse itself is not asserted, only that the knob acts on
     evaluation alone and that precise statistics learn.
     """
-    base = replace(
-        get_profile("smoke"),
-        size=32,
-        epochs=8,
-        patience=8,
-        min_epochs=8,
-        batch_size=8,
-        eval_batch_size=8,
-        subset=None,
-        weights=None,
-        run_eagerly=False,
-        learning_rate=0.05,
-        curve_variant=None,
-    )
+    base = separable_profile(min_epochs=8, curve_variant=None)
     split = cv_splits(separable_dataset.records, n_folds=2, repeats=1, seed=0, val_fraction=0.25)[0]
     store = PatchStore(separable_dataset, cache_dir=tmp_path, progress=False)
     results = {}
