@@ -13,6 +13,8 @@ RESULTS ?= results
 # Training processes before the notebooks: two one-thread processes beat one two-thread
 # process on the 2-core CI machine (benchmarks/README.md). Results record their threads.
 WORKERS ?= 2
+# ENGINE=ray: train on Ray actors instead (a local Ray, or the cluster at $RAY_ADDRESS; README).
+ENGINE ?= local
 export BREASTNET_CACHE ?= $(CURDIR)/.cache
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
@@ -25,7 +27,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[book,test,torch]"
+	$(PY) -m pip install --quiet -e ".[book,test,torch,ray]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -50,7 +52,7 @@ mathjax: $(MATHJAX_DIR)/tex-mml-chtml.js
 # Run the notebook templates with papermill (training only runs without a result file in
 # $(RESULTS)), then build the Jupyter Book into _build/html/.
 book: venv $(if $(filter local,$(MATHJAX)),mathjax,)
-	$(PY) -m breastnet.book --profile $(PROFILE) --results $(RESULTS) --workers $(WORKERS) \
+	$(PY) -m breastnet.book --profile $(PROFILE) --results $(RESULTS) --workers $(WORKERS) --engine $(ENGINE) \
 		$(if $(BREASTNET_DATA),--data $(BREASTNET_DATA),) $(if $(EXTERNAL_DATA),--external $(EXTERNAL_DATA),)
 
 # The tests touching Keras run twice: on TensorFlow (the default backend), then on PyTorch

@@ -1,4 +1,4 @@
-"""Command line: `python -m breastnet {train,sweep,check,patches,summary,fit,predict,evaluate,phantoms}`."""
+"""Command line: `python -m breastnet {train,sweep,plan,check,patches,summary,fit,predict,evaluate,phantoms}`."""
 
 from __future__ import annotations
 
@@ -48,6 +48,12 @@ def _common(parser):
         help="BatchNorm statistics for evaluation (default: the profile's)",
     )
     parser.add_argument("--lr", type=float, default=None, help="override the profile's SGD learning rate")
+    parser.add_argument(
+        "--precision",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        default=None,
+        help="Keras dtype policy of the networks (default: the profile's, float32); mixed_* for GPUs",
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     parser.add_argument(
         "--workers",
@@ -55,6 +61,24 @@ def _common(parser):
         default=1,
         help="processes training at once, each on cores/workers CPU threads and whole "
         "architectures (default 1; 2 is faster on a 2-core CPU, see benchmarks/)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process or --workers processes; ray: Ray actors on a local Ray or --address",
+    )
+    parser.add_argument(
+        "--address", default=None, help="Ray cluster to join (e.g. auto); default: start a local Ray (--engine ray)"
+    )
+    parser.add_argument(
+        "--cpus-per-worker", type=float, default=1.0, help="Ray CPUs (and kernel threads) per actor (default 1)"
+    )
+    parser.add_argument(
+        "--gpus-per-worker",
+        type=float,
+        default=0.0,
+        help="Ray GPUs per actor; fractional (0.25) runs several actors on one GPU (default 0)",
     )
 
 
@@ -74,12 +98,25 @@ def _profile(args):
         crop=args.crop,
         bn_stats=args.bn_stats,
         learning_rate=args.lr,
+        precision=args.precision,
     )
     if subset == "none":
         profile = profile.replace(subset=None)
     elif subset is not None:
         profile = profile.replace(subset=subset)
     return profile
+
+
+def _ray_options(args):
+    if args.engine != "ray":
+        if args.address is not None:
+            raise SystemExit("--address needs --engine ray")
+        return None
+    return {
+        "address": args.address,
+        "cpus_per_worker": args.cpus_per_worker,
+        "gpus_per_worker": args.gpus_per_worker,
+    }
 
 
 def _sweep(args, variants, alphas, spectra):
@@ -101,6 +138,8 @@ def _sweep(args, variants, alphas, spectra):
         weights=weights,
         verbose=0 if args.quiet else 2,
         workers=args.workers,
+        engine=args.engine,
+        ray_options=_ray_options(args),
     )
     print()
     if dataset.synthetic:
@@ -128,6 +167,14 @@ def main(argv=None) -> int:
     sweep.add_argument("--variants", default=None, help="comma-separated subset of variants")
     sweep.add_argument("--no-spectra", action="store_true", help="skip the alpha spectra")
 
+    plan = sub.add_parser("plan", help="what a sweep would run: runs, image-epochs, estimated wall time")
+    _common(plan)
+    plan.add_argument("--variants", default=None, help="comma-separated subset of variants")
+    plan.add_argument("--no-spectra", action="store_true", help="skip the alpha spectra")
+    plan.add_argument(
+        "--print-folder", action="store_true", help="print only the study folder the results go to (a cache key)"
+    )
+
     check = sub.add_parser("check", help="read every record and report every problem")
     check.add_argument("path", nargs="?", default=None, help="dataset path (default $BREASTNET_DATA)")
     check.add_argument("--multitask", action="store_true", help="BI-RADS problems are fatal")
@@ -153,6 +200,24 @@ def main(argv=None) -> int:
     if args.command == "sweep":
         variants = args.variants.split(",") if args.variants else None
         return _sweep(args, variants, None, spectra=not args.no_spectra)
+    if args.command == "plan":
+        from .data import load_dataset
+        from .study.estimate import describe, estimate
+
+        profile = _profile(args)
+        dataset = load_dataset(args.data)
+        if args.print_folder:
+            from .study.plan import study_dataset, study_folder
+
+            weights = profile.weights if args.weights is None else args.weights
+            weights = None if str(weights).lower() == "none" else weights
+            print(study_folder(args.out, study_dataset(dataset, profile), profile, weights, create=False))
+            return 0
+        variants = args.variants.split(",") if args.variants else None
+        est = estimate(dataset, profile, variants, spectra=not args.no_spectra, scheme=args.splits)
+        print(f"{dataset.name}: {len(dataset)} images")
+        print(describe(est, profile))
+        return 0
     if args.command == "check":
         from .data.checks import main_check
 

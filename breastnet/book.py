@@ -175,7 +175,9 @@ def run_notebooks(
     return build
 
 
-def train_all(profile: str = "cpu", data=None, results="results", log=print, workers: int = 1) -> float:
+def train_all(
+    profile: str = "cpu", data=None, results="results", log=print, workers: int = 1, engine: str = "local"
+) -> float:
     """Train every run of the profile's book that has no result yet, in one process.
 
     Every notebook would train what it finds missing, but each runs in its own kernel
@@ -183,7 +185,9 @@ def train_all(profile: str = "cpu", data=None, results="results", log=print, wor
     at 64 px, 1.5-2 min on a bare Keras build). One `python -m breastnet sweep` over the
     whole plan traces each architecture once; the notebooks then only read results.
     With `workers` > 1 the sweep trains whole architectures in that many processes at
-    once (`breastnet.study.sweep.train_in_workers`).
+    once (`breastnet.study.sweep.train_in_workers`). With `engine` "ray" it trains on
+    Ray actors instead (`breastnet.study.ray_engine`): a local Ray, or the cluster named
+    by $RAY_ADDRESS.
 
     Returns:
         The seconds it took.
@@ -200,6 +204,8 @@ def train_all(profile: str = "cpu", data=None, results="results", log=print, wor
         "--quiet",
         "--workers",
         str(workers),
+        "--engine",
+        engine,
     ]
     if data is not None:
         cmd += ["--data", str(data)]
@@ -312,6 +318,7 @@ def build_book(
     only=None,
     workers: int = 1,
     external=None,
+    engine: str = "local",
 ) -> BookBuild:
     """Run the notebooks, draw the method figure and build the HTML book.
 
@@ -319,6 +326,7 @@ def build_book(
         profile, data, results, root, log, only: see `run_notebooks`.
         html: also run jupyter-book (False: notebooks only).
         workers: training processes of the sweep before the notebooks (`train_all`).
+        engine: "local" or "ray": what trains the sweep (`train_all`).
         external: an external dataset's path: final models are trained and evaluated on it
             (`external_all`) for chapter 06; None: that chapter only says how to run it.
 
@@ -329,7 +337,7 @@ def build_book(
 
     root = Path(root or ROOT).resolve()
     started = time.perf_counter()
-    train_seconds = None if only else train_all(profile, data, results, log, workers)
+    train_seconds = None if only else train_all(profile, data, results, log, workers, engine)
     if external is not None and not only:
         external_all(profile, data, external, results, log)
     build = run_notebooks(profile, data, results, root, log, only, train_seconds, external)
@@ -369,6 +377,12 @@ def main(argv=None) -> int:
         default=1,
         help="training processes before the notebooks (python -m breastnet sweep --workers)",
     )
+    parser.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="what trains the sweep: local processes, or Ray (a local Ray, or the cluster at $RAY_ADDRESS)",
+    )
     args = parser.parse_args(argv)
     build_book(
         args.profile,
@@ -378,6 +392,7 @@ def main(argv=None) -> int:
         only=args.only,
         workers=args.workers,
         external=args.external or None,
+        engine=args.engine,
     )
     return 0
 

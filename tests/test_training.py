@@ -146,3 +146,19 @@ def test_early_stopping_monitor_ignores_alpha(tiny_dataset, setup, tiny_backbone
     cross_entropy = -np.mean(np.where(y == 1, np.log(p), np.log(1 - p)))  # by hand
     assert logs[0.0]["val_ce"] == pytest.approx(cross_entropy, rel=1e-4)
     assert logs[4.0]["val_loss"] - logs[0.0]["val_loss"] == pytest.approx(-4.0 * entropy, rel=1e-3)
+
+
+def test_mixed_precision_trains_in_16_bits_and_scores_in_float32(tiny_dataset, setup, tiny_backbone_registered):
+    """`precision: mixed_bfloat16` (for GPUs): bfloat16 compute, float32 variables and heads, recorded."""
+    profile, split, store = setup
+    trainer = Trainer(profile.replace(precision="mixed_bfloat16"), verbose=0)
+    result, features = trainer.run(tiny_dataset, store, split, tiny_backbone_registered("E-DMTL"), seed=0)
+    model = next(iter(trainer.compiled_.values())).model
+    convs = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.Conv2D)]
+    assert convs and all(layer.compute_dtype == "bfloat16" for layer in convs)
+    assert all(v.dtype == "float32" for v in model.trainable_variables)
+    assert model.get_layer("malignancy").compute_dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"  # the global policy is restored
+    assert result["config"]["profile"]["precision"] == "mixed_bfloat16"
+    p = np.asarray(result["predictions"]["p_malignant"])
+    assert np.all(np.isfinite(p)) and np.all((p >= 0) & (p <= 1)) and np.isfinite(features).all()

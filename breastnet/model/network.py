@@ -71,10 +71,11 @@ class BreastNet(keras.Model):
         else:
             pooled = keras.layers.Identity(name="features")(features[0])
 
-        # === Heads ===
-        outputs = {"malignancy": keras.layers.Dense(2, activation="softmax", name="malignancy")(pooled)}
+        # === Heads (float32 under a mixed-precision policy too: the loss and scores need it) ===
+        malignancy = keras.layers.Dense(2, activation="softmax", name="malignancy", dtype="float32")
+        outputs = {"malignancy": malignancy(pooled)}
         if variant.multitask:
-            outputs["birads"] = keras.layers.Dense(1, name="birads")(pooled)
+            outputs["birads"] = keras.layers.Dense(1, name="birads", dtype="float32")(pooled)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
         # === Config and state ===

@@ -59,6 +59,8 @@ def study_folder(out, dataset, profile, weights, create: bool = True) -> Path:
         knobs.pop(k)  # these choose which runs exist, not what a run computes
     if knobs.get("backbone") is None:
         knobs.pop("backbone", None)  # added later: unset, it keeps older studies' folders
+    if knobs.get("precision") == "float32":
+        knobs.pop("precision")  # likewise
     ident = {
         "profile": knobs,
         "weights": str(weights),

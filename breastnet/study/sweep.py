@@ -2,15 +2,15 @@
 
 Every run's JSON is written atomically as soon as it finishes, so a sweep stopped
 at any moment resumes where it was. With `workers` > 1, whole architectures are
-trained in parallel processes that share the CPU cores.
+trained in parallel processes that share the CPU cores; with `engine="ray"`, on Ray
+actors (`breastnet.study.ray_engine`), on this machine or a cluster.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import time
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 import keras
 
@@ -18,42 +18,10 @@ from ..data.checks import check_dataset
 from ..data.problems import raise_if_fatal
 from ..model.backbones import input_size
 from ..train.batches import PatchStore
-from ..train.floor import run_floor
 from ..train.runtime import limit_cpu_threads
 from ..train.trainer import Trainer
+from .jobs import SweepJob, progress_line, train_one
 from .plan import architecture_blocks, finished_results, order_for_reuse, planned_runs, study_folder
-from .results import write_result
-
-
-@dataclass(frozen=True)
-class SweepJob:
-    """Everything a process needs to train runs of one study and write their files."""
-
-    data: object
-    profile: object
-    weights: object
-    folder: Path
-    splits: dict  # (fold, repeat) -> Split
-    cache_dir: object = None
-
-
-def _train_one(job, trainer, store, spec) -> dict:
-    """Train `spec` and write its result file; returns the result."""
-    split = job.splits[(spec.fold, spec.repeat)]
-    if spec.variant.learned:
-        result, features = trainer.run(job.data, store, split, spec.variant, spec.seed)
-    else:
-        result, features = run_floor(job.data, split, spec.variant, spec.seed, job.profile, job.cache_dir)
-    write_result(job.folder / spec.filename, result, features)
-    return result
-
-
-def _progress_line(spec, result, note="") -> str:
-    m = result["metrics"]
-    return (
-        f"{spec.label()}: accuracy {m['accuracy']:.3f}, auc {m['auc']:.3f} "
-        f"({result['training']['seconds']['total']:.0f} s{note})"
-    )
 
 
 def _worker(index, job, threads, queue):
@@ -63,8 +31,8 @@ def _worker(index, job, threads, queue):
     store = PatchStore(job.data, cache_dir=job.cache_dir, progress=False)
     while (block := queue.get()) is not None:
         for spec in block:
-            result = _train_one(job, trainer, store, spec)
-            print(f"[worker {index}] {_progress_line(spec, result)}", flush=True)
+            result = train_one(job, trainer, store, spec)
+            print(f"[worker {index}] {progress_line(spec, result)}", flush=True)
 
 
 def train_in_workers(job, todo, workers, architecture_key, log=print):
@@ -120,6 +88,12 @@ def train_in_workers(job, todo, workers, architecture_key, log=print):
         )
 
 
+def _remove_stale_files(folder):
+    """Remove the hidden temporary files of runs killed while writing (they are never read)."""
+    for stale in folder.glob(".*.tmp"):
+        stale.unlink()
+
+
 def run_sweep(
     dataset,
     profile,
@@ -133,6 +107,8 @@ def run_sweep(
     verbose=2,
     log=print,
     workers=1,
+    engine="local",
+    ray_options=None,
 ):
     """Train every planned run that has no valid result yet.
 
@@ -147,10 +123,17 @@ def run_sweep(
         verbose: Keras fit verbosity.
         log: where progress lines go.
         workers: processes that train at once (see `train_in_workers`); 1 trains here.
+            Only for the "local" engine.
+        engine: "local" (this process, or `workers` local processes) or "ray"
+            (`breastnet.study.ray_engine.train_on_ray`, on a local Ray or a cluster).
+        ray_options: keyword arguments of `train_on_ray` (address, cpus_per_worker,
+            gpus_per_worker, max_restarts, on_started).
 
     Returns:
         (folder, results): the study folder and the result dicts of all planned runs.
     """
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be 'local' or 'ray', not {engine!r}")
     data, splits, runs = planned_runs(dataset, profile, variants, alphas, spectra, scheme)
     # Read every image and mask now and refuse up front, before hours of training, not
     # at run 37; the warnings stay on the dataset and go into every result file.
@@ -159,8 +142,7 @@ def run_sweep(
     raise_if_fatal(data.problems, needs_birads=needs_birads, context=data.name)
     trainer = Trainer(profile, weights=weights, verbose=verbose)
     folder = study_folder(out, data, profile, trainer.weights)
-    for stale in folder.glob(".*.tmp"):  # left by a run killed while writing; never read
-        stale.unlink()
+    _remove_stale_files(folder)
     job = SweepJob(data, profile, trainer.weights, folder, {(s.fold, s.repeat): s for s in splits}, cache_dir)
     store = PatchStore(data, cache_dir=cache_dir)
     done = finished_results(folder, runs)
@@ -170,19 +152,25 @@ def run_sweep(
         f"{len(runs) - len(todo)} already done, {len(todo)} to train -> {folder}"
     )
     for spec in [spec for spec in todo if not spec.variant.learned]:  # seconds each: here, first
-        log(_progress_line(spec, _train_one(job, trainer, None, spec)))
+        log(progress_line(spec, train_one(job, trainer, None, spec)))
     todo = order_for_reuse([spec for spec in todo if spec.variant.learned], trainer.architecture_key)
-    if workers > 1 and len(todo) > 1:
+    if todo and (engine == "ray" or workers > 1):
         for spec in todo:  # patches are cut once, here, not by every worker at once
             for margin in spec.variant.margins or (profile.margin,):
                 store.get(input_size(spec.variant, profile.size), margin, profile.crop)
+    if engine == "ray" and todo:
+        from .ray_engine import train_on_ray  # Ray is imported only when asked for
+
+        train_on_ray(job, todo, trainer.architecture_key, log=log, **(ray_options or {}))
+        _remove_stale_files(folder)  # a worker killed while writing leaves its .tmp
+    elif workers > 1 and len(todo) > 1:
         train_in_workers(job, todo, workers, trainer.architecture_key, log)
     else:
         bar = keras.utils.Progbar(len(todo), unit_name="run") if todo else None
         started = time.perf_counter()
         for n, spec in enumerate(todo, start=1):
-            result = _train_one(job, trainer, store, spec)
+            result = train_one(job, trainer, store, spec)
             left = (time.perf_counter() - started) / n * (len(todo) - n) / 60
-            log(f"\n[{n}/{len(todo)}] {_progress_line(spec, result, f'; about {left:.1f} min left')}")
+            log(f"\n[{n}/{len(todo)}] {progress_line(spec, result, f'; about {left:.1f} min left')}")
             bar.update(n)
     return folder, list(finished_results(folder, runs).values())

@@ -55,6 +55,9 @@ class Profile:
         curve_variant: the variant whose first run (repeat 0, fold 0) also records test
             AUC per epoch with both moving and precise BN statistics (the book's
             learning-curve figure); None: no run does.
+        precision: Keras dtype policy of the networks: "float32", or "mixed_bfloat16" /
+            "mixed_float16" (compute in 16 bits, variables and the output heads in float32)
+            for GPUs; recorded in every result.
         backbone: None (each variant's own backbone), or a key of
             `breastnet.model.backbones.BACKBONES` that replaces every network's backbone
             ("tiny" in the `test` profile). Recorded in every result (config.variant.backbone).
@@ -88,12 +91,14 @@ class Profile:
     seed: int = 0
     curve_variant: str | None = "DSTL"
     backbone: str | None = None
+    precision: str = "float32"
 
     def __post_init__(self):
         checks = {
             "crop": ("pad", "stretch"),
             "monitor": ("val_ce", "val_auc", "val_loss"),
             "bn_stats": ("precise", "moving"),
+            "precision": ("float32", "mixed_bfloat16", "mixed_float16"),
         }
         for field, allowed in checks.items():
             if getattr(self, field) not in allowed:

@@ -152,12 +152,21 @@ class Trainer:
         key = self.architecture_key(variant)
         if key not in self.compiled_:
             size, profile = input_size(variant, self.profile.size), self.profile
-            model = build_model(variant, size, self.weights)
+            model = self._build(variant, size, self.weights)
             set_momentum(model, profile.bn_momentum)  # before the train step is traced
             model = compile_model(model, profile.run_eagerly, self.steps_per_execution, profile.learning_rate)
             model.inference.run_eagerly = profile.run_eagerly  # evaluation traced only if training is
             self.compiled_[key] = _Compiled(model, size, self.weights, PreciseBatchNorm(model, profile.eval_batch_size))
         return self.compiled_[key]
+
+    def _build(self, variant: Variant, size: int, weights):
+        """`build_model` under the profile's dtype policy (e.g. mixed_bfloat16), restored afterwards."""
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(self.profile.precision)
+        try:
+            return build_model(variant, size, weights)
+        finally:
+            keras.config.set_dtype_policy(previous)
 
     def reinitialize(self, compiled: _Compiled, variant: Variant, seed: int) -> str:
         """Weights of a freshly built model under `seed`, optimizer state zeroed, alpha set.
@@ -172,7 +181,7 @@ class Trainer:
         key = self.architecture_key(variant)
         cached = self.initial_weights_.get(key)
         if cached is None or cached[0] != seed:
-            fresh = build_model(variant, compiled.size, compiled.weights)
+            fresh = self._build(variant, compiled.size, compiled.weights)
             cached = (seed, fresh.get_weights(), fresh.weights_used)
             self.initial_weights_[key] = cached
             del fresh

@@ -1,0 +1,122 @@
+"""What a study costs before it runs: runs, image-epochs and a wall time from measured rates.
+
+`python -m breastnet plan --profile paper` prints it. The rates are measurements, in
+stream-images per second: one training image through one network stream for one epoch,
+batch 16. A two-stream run costs two per image, Han et al.'s margin augmentation one per
+margin (`plan.run_cost`). The estimate takes every run to the profile's maximum epochs
+(early stopping ends most runs sooner: 9.1 of 10 on average in the `cpu` book).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model.backbones import input_size
+from .plan import planned_runs, run_cost
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A measured training rate of one machine and backend at one patch size.
+
+    `stream_images_per_s` is per process and all-in: tracing, re-initialisation, precise
+    BatchNorm passes, validation and the test pass included. `processes` is how many of
+    them the machine runs at once (`--workers`, or Ray actors).
+    """
+
+    device: str
+    backend: str
+    size: int
+    stream_images_per_s: float | None  # None: not measured
+    processes: int
+    source: str
+
+
+# Host speeds differ: on an AVX-512 host of 2026-12-01 the plain TensorFlow baseline ran 2.6x (64 px)
+# to 3.1x (224 px) faster than on this AVX2 one (benchmarks/README.md, "Backends on the CPU").
+CPU = "2-core CPU (AMD EPYC, AVX2)"
+RATES = (
+    # The `cpu` book on BUS-BRA (study cpu-db1cda6e, 2026-12-01): its 36 network runs trained
+    # 102,090 stream-image-epochs in 3,671 process-seconds, two one-thread processes at once
+    # (per variant 12.9 (Inception) to 43.7 (Han2017) stream-images/s).
+    Rate(CPU, "tensorflow", 64, 27.8, 2, "the cpu book on BUS-BRA, 2026-12-01"),
+    # bench_training.py (`project`, one process, 2 threads, 2026-11-30): 0.99 two-stream images/s
+    # of training; divided by 1.25 for evaluation (precise BN, validation and test: 20 % of a
+    # 64 px run, benchmarks/README.md "Cost of precise statistics").
+    Rate(CPU, "tensorflow", 224, 2 * 0.99 / 1.25, 1, "bench_training.py, 2026-11-30"),
+    Rate("NVIDIA H200", "torch", 224, None, 1, "not measured: no GPU was lent to the sessions so far"),
+)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The cost of a planned study."""
+
+    runs: int
+    runs_by_variant: dict
+    work_by_size: dict  # patch size -> stream-image-epochs at the profile's maximum epochs
+    rows: list  # (device, backend, hours or None, how the rates were found)
+
+    @property
+    def stream_image_epochs(self) -> int:
+        return sum(self.work_by_size.values())
+
+
+def hours_on(device: str, backend: str, work_by_size: dict):
+    """Hours to train `work_by_size` on one measured machine, and how its rates were found.
+
+    A size without a measurement of its own is scaled from the nearest measured size of
+    that machine by pixel count (convolution cost grows with the pixels), and says so.
+    """
+    rates = {r.size: r for r in RATES if r.device == device and r.backend == backend}
+    measured = {size: r.stream_images_per_s for size, r in rates.items() if r.stream_images_per_s}
+    if not measured:
+        return None, next(iter(rates.values())).source
+    seconds, notes, used = 0.0, [], set()
+    for size, work in sorted(work_by_size.items()):
+        nearest = min(measured, key=lambda m: abs(m - size))
+        rate = measured[nearest] * rates[nearest].processes * (nearest / size) ** 2
+        if nearest != size:
+            notes.append(f"{size} px scaled from {nearest} px")
+        seconds += work / rate
+        used.add(rates[nearest].source)
+    sources = sorted(used)
+    return seconds / 3600, "; ".join(sources + notes)
+
+
+def estimate(dataset, profile, variants=None, alphas=None, spectra=True, scheme="cv") -> Estimate:
+    """Runs and upper-bound wall time of the study `run_sweep` would train with these arguments."""
+    _, splits, runs = planned_runs(dataset, profile, variants, alphas, spectra, scheme)
+    train_sizes = {(s.fold, s.repeat): len(s.train) for s in splits}
+    work: dict = {}
+    for spec in runs:
+        if spec.variant.learned:
+            size = input_size(spec.variant, profile.size)
+            work[size] = work.get(size, 0) + train_sizes[(spec.fold, spec.repeat)] * run_cost(spec) * profile.epochs
+    by_variant: dict = {}
+    for spec in runs:
+        by_variant[spec.variant.name] = by_variant.get(spec.variant.name, 0) + 1
+    machines = dict.fromkeys((r.device, r.backend) for r in RATES)
+    rows = [(device, backend, *hours_on(device, backend, work)) for device, backend in machines]
+    return Estimate(len(runs), by_variant, work, rows)
+
+
+def describe(est: Estimate, profile) -> str:
+    """The estimate as the `plan` command prints it."""
+    sizes = ", ".join(f"{n:,} at {size} px" for size, n in sorted(est.work_by_size.items()))
+    lines = [
+        f"profile {profile.name}: {est.runs} runs "
+        f"({', '.join(f'{name} {n}' for name, n in est.runs_by_variant.items())})",
+        f"{est.stream_image_epochs:,} stream-image-epochs ({sizes}): training images x streams or margins "
+        f"x {profile.epochs} epochs, the maximum; early stopping ends most runs sooner",
+        "estimated wall time at the measured rates (all-in: tracing, precise BN, validation, test):",
+    ]
+    for device, backend, hours, source in est.rows:
+        if hours is None:
+            when = "unknown"
+        elif hours < 1:
+            when = f"{hours * 60:.0f} min"
+        else:
+            when = f"{hours:,.1f} h" + (f" ({hours / 24:,.0f} days)" if hours >= 48 else "")
+        lines.append(f"  {device}, {backend}: {when}  [{source}]")
+    return "\n".join(lines)
