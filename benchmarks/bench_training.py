@@ -30,6 +30,8 @@ import time
 CONFIGS = {
     # name: (kind, batch size, extra settings)
     "baseline": ("baseline", 16, {}),
+    # jit_compile=True: XLA on TensorFlow, torch.compile (inductor) on PyTorch; JAX always jits.
+    "baseline-jit": ("baseline", 16, {"jit_compile": True}),
     "project": ("project", 16, {}),
     "project-b32": ("project", 32, {}),
     "project-threads1x2": ("project", 16, {"inter_op": 1, "intra_op": 2}),
@@ -68,7 +70,7 @@ class BatchTimer:
         self.callback = _Timer()
 
 
-def two_stream_baseline(size):
+def two_stream_baseline(size, jit_compile="auto"):
     """The plain model: two DenseNet-121 streams, concatenated GAP features, softmax, SGD."""
     import keras
 
@@ -86,7 +88,9 @@ def two_stream_baseline(size):
         feats.append(net(inputs[stream]))
     out = keras.layers.Dense(2, activation="softmax")(keras.layers.Concatenate()(feats))
     model = keras.Model(inputs, out)
-    model.compile(optimizer=keras.optimizers.SGD(1e-3, momentum=0.9), loss="categorical_crossentropy")
+    model.compile(
+        optimizer=keras.optimizers.SGD(1e-3, momentum=0.9), loss="categorical_crossentropy", jit_compile=jit_compile
+    )
     return model
 
 
@@ -110,10 +114,10 @@ def in_memory_project_data(n, size):
     return data, Store()
 
 
-def run_baseline(size, steps, batch):
+def run_baseline(size, steps, batch, settings):
     import numpy as np
 
-    model = two_stream_baseline(size)
+    model = two_stream_baseline(size, settings.get("jit_compile", "auto"))
     rng = np.random.default_rng(0)
     n = batch * steps
     x = {s: rng.normal(size=(n, size, size, 3)).astype("float32") for s in ("oa", "hs")}
@@ -167,7 +171,7 @@ def child(args):
     _threads(settings)
     start = time.perf_counter()
     if kind == "baseline":
-        first, rate = run_baseline(args.size, args.steps, batch)
+        first, rate = run_baseline(args.size, args.steps, batch, settings)
         second_first = None
     else:
         first, rate, second_first = run_project(args.size, args.steps, batch, settings)
@@ -176,6 +180,7 @@ def child(args):
         json.dumps(
             {
                 "config": args.config,
+                "backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
                 "size": args.size,
                 "batch": batch,
                 "first_step_s": first,
@@ -188,7 +193,7 @@ def child(args):
     )
 
 
-def run_config(config, size, steps, env):
+def run_config(config, size, steps, env, timeout=None):
     """One row: the config's child process, or several at once for a multi-process config."""
     processes = CONFIGS[config][2].get("processes", 1)
     cmd = [sys.executable, __file__, "--child", "--config", config, "--size", str(size), "--steps", str(steps)]
@@ -198,7 +203,12 @@ def run_config(config, size, steps, env):
     ]
     rows = []
     for proc in procs:
-        stdout, stderr = proc.communicate()
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            stdout, stderr = proc.communicate()
+            stderr += f"\nkilled after {timeout:.0f} s"
         lines = [line for line in stdout.splitlines() if line.startswith("{")]
         if proc.returncode or not lines:
             print(f"{config} {size}px failed:\n{stderr[-2000:]}")
@@ -209,6 +219,7 @@ def run_config(config, size, steps, env):
     # Concurrent processes: throughput adds up; the slowest sets the times; memory adds up.
     return {
         "config": config,
+        "backend": rows[0]["backend"],
         "size": size,
         "batch": rows[0]["batch"],
         "first_step_s": max(r["first_step_s"] for r in rows),
@@ -225,6 +236,14 @@ def main():
     parser.add_argument("--sizes", type=int, nargs="+", default=[64])
     parser.add_argument("--steps", type=int, default=12, help="training steps measured per config")
     parser.add_argument("--configs", nargs="+", default=["baseline", "project"], choices=list(CONFIGS))
+    parser.add_argument(
+        "--backends",
+        nargs="+",
+        default=[os.environ.get("KERAS_BACKEND", "tensorflow")],
+        choices=("tensorflow", "torch", "jax"),
+        help="Keras backends, each config run on each (ratios are to the first backend's baseline)",
+    )
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds before a config's process is killed")
     parser.add_argument("--json", default=None, help="also write the rows to this file")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
@@ -232,25 +251,33 @@ def main():
     args = parser.parse_args()
     if args.child:
         return child(args)
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     rows = []
-    print(f"backend {env.get('KERAS_BACKEND', 'tensorflow')}, {os.cpu_count()} CPUs, {args.steps} steps per config")
+    print(f"backends {', '.join(args.backends)}; {os.cpu_count()} CPUs, {args.steps} steps per config")
     for size in args.sizes:
-        for config in args.configs:
-            row = run_config(config, size, args.steps, env)
-            if row is not None:
-                rows.append(row)
-                print(f"  done {config} {size}px in {row['wall_s']:.0f} s", flush=True)
+        for backend in args.backends:
+            env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND=backend)
+            for config in args.configs:
+                row = run_config(config, size, args.steps, env, args.timeout)
+                if row is not None:
+                    rows.append(row)
+                    print(f"  done {backend} {config} {size}px in {row['wall_s']:.0f} s", flush=True)
     print(
-        f"\n{'config':<20}{'size':>5}{'batch':>6}{'1st step s':>11}{'2nd run 1st':>12}"
+        f"\n{'backend':<11}{'config':<20}{'size':>5}{'batch':>6}{'1st step s':>11}{'2nd run 1st':>12}"
         f"{'img/s':>8}{'peak MiB':>9}{'ratio':>7}"
     )
     for row in rows:
-        base = next((r for r in rows if r["config"] == "baseline" and r["size"] == row["size"]), None)
+        base = next(
+            (
+                r
+                for r in rows
+                if r["config"] == "baseline" and r["size"] == row["size"] and r["backend"] == args.backends[0]
+            ),
+            None,
+        )
         ratio = row["images_per_s"] / base["images_per_s"] if base else float("nan")
         second = row["second_run_first_step_s"]
         print(
-            f"{row['config']:<20}{row['size']:>5}{row['batch']:>6}{row['first_step_s']:>11.1f}"
+            f"{row['backend']:<11}{row['config']:<20}{row['size']:>5}{row['batch']:>6}{row['first_step_s']:>11.1f}"
             f"{(f'{second:.1f}' if second is not None else '-'):>12}{row['images_per_s']:>8.2f}"
             f"{row['peak_mib']:>9.0f}{ratio:>7.2f}"
         )
