@@ -101,3 +101,20 @@ def test_problems_frame(tiny_dataset):
     problem = Problem("WARNING", "birads-missing", "img1.png", "no BI-RADS category")
     frame = report.problems_frame(replace(tiny_dataset, problems=[problem]))
     assert frame[["severity", "code"]].to_dict("records") == [{"severity": "WARNING", "code": "birads-missing"}]
+
+
+def test_boxes_and_tables_have_a_markdown_twin_for_the_pdf():
+    box = report.data_html(True, "synthetic", citation="A. B., Data, 2024")
+    assert box._repr_markdown_().startswith(":::{admonition} SYNTHETIC data: not patient data\n:class: warning\n")
+    assert "Dataset citation (required by its licence): A. B., Data, 2024" in box._repr_markdown_()
+    assert box._repr_html_() == str(box) and str(box).startswith('<div class="admonition warning">')
+    from IPython.lib.pretty import pretty
+
+    assert pretty(box) == box._repr_markdown_()  # text/plain, where neither HTML nor Markdown is taken
+    table = report.html_table(pd.DataFrame({"run": ["a|b", "c"], "auc": [0.81234, float("nan")]}))
+    assert table._repr_markdown_().splitlines() == [
+        "| run   | auc   |",
+        "|:------|:------|",
+        "| a\\|b  | 0.812 |",
+        "| c     | –     |",
+    ]

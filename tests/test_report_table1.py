@@ -51,6 +51,12 @@ def test_table1_cells():
     assert '<td class="ours" data-metric="auc"><span class="mean">0.850 ± 0.050</span>' in html
     assert "paper —" in html  # the paper's rows have no AUC
     assert html.index('data-variant="E-DMTL"') < html.index('data-variant="Descriptors" class="reference"')
+    # The PDF's twin: one Markdown row per model, "ours [corrected CI]; paper value" per cell.
+    lines = html._repr_markdown_().splitlines()
+    assert lines[0].startswith("| Model") and "| AUC (added)" in lines[0]
+    dssl_line = next(line for line in lines if line.startswith("| DSSL"))
+    assert f"0.750 ± 0.050 [{0.75 - half:.3f}, {0.75 + half:.3f}]; paper 0.8337" in dssl_line
+    assert "0.850 ± 0.050" in dssl_line and "paper —" in dssl_line
 
 
 def test_table1_floor_row():

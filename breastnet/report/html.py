@@ -1,4 +1,10 @@
-"""HTML for the book: admonition boxes, plain tables (styled by the book's theme, readable in JupyterLab)."""
+"""HTML for the book: admonition boxes, plain tables (styled by the book's theme, readable in JupyterLab).
+
+Each comes as `Rich`: the HTML, with a Markdown twin. The web book and JupyterLab show the
+HTML; the PDF (jupyter-book's LaTeX builder, which cannot render HTML) takes the Markdown,
+which myst-nb parses as MyST into real LaTeX tables and boxes. A glue from another page
+(`{glue}` with `:doc:`) offers the PDF only text/plain, which is the Markdown too.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +16,49 @@ import pandas as pd
 from .facts import data_statement
 
 
-def _admonition(kind: str, title: str, body_html: str) -> str:
-    """An admonition box as HTML: styled by the book's theme, plain but readable in JupyterLab."""
-    return f'<div class="admonition {kind}"><p class="admonition-title">{escape(title)}</p>{body_html}</div>'
+class Rich(str):
+    """An HTML string that also has a Markdown form (`_repr_markdown_`) for outputs that cannot show HTML."""
+
+    def __new__(cls, html: str, markdown: str):
+        obj = super().__new__(cls, html)
+        obj.markdown = markdown
+        return obj
+
+    def _repr_html_(self) -> str:
+        return str(self)
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown
+
+    def _repr_pretty_(self, printer, cycle) -> None:
+        """text/plain: the Markdown, not the HTML source (a glue from another page falls back to it)."""
+        printer.text(self.markdown)
 
 
-def data_html(synthetic: bool, name: str, citation: str | None = None) -> str:
+def _admonition(kind: str, title: str, body_html: str, body_markdown: str) -> Rich:
+    """An admonition box: HTML styled by the book's theme, and a MyST admonition."""
+    html = f'<div class="admonition {kind}"><p class="admonition-title">{escape(title)}</p>{body_html}</div>'
+    return Rich(html, f":::{{admonition}} {title}\n:class: {kind}\n\n{body_markdown}\n:::\n")
+
+
+def markdown_table(frame: pd.DataFrame, index: bool = False) -> str:
+    """A DataFrame of strings as a Markdown pipe table (pipes in cells escaped)."""
+    return frame.map(lambda x: str(x).replace("|", "\\|")).to_markdown(index=index, tablefmt="pipe")
+
+
+def data_html(synthetic: bool, name: str, citation: str | None = None) -> Rich:
     """A box saying what the data are: a warning box for SYNTHETIC phantoms."""
-    body = f"<p>The numbers in this book come from {escape(data_statement(synthetic, name))}.</p>"
+    texts = [f"The numbers in this book come from {data_statement(synthetic, name)}."]
     if citation:
-        body += f"<p>Dataset citation (required by its licence): {escape(citation)}</p>"
+        texts.append(f"Dataset citation (required by its licence): {citation}")
+    body = "".join(f"<p>{escape(t)}</p>" for t in texts)
+    markdown = "\n\n".join(texts)
     if synthetic:
-        return _admonition("warning", "SYNTHETIC data: not patient data", body)
-    return _admonition("note", f"Data: {name}", body)
+        return _admonition("warning", "SYNTHETIC data: not patient data", body, markdown)
+    return _admonition("note", f"Data: {name}", body, markdown)
 
 
-def facts_html(facts: dict) -> str:
+def facts_html(facts: dict) -> Rich:
     """The facts of `study_facts` as a box (a warning one for synthetic data)."""
     items = [
         ("Data", facts["statement"]),
@@ -54,11 +87,12 @@ def facts_html(facts: dict) -> str:
     if facts["citation"] != "unknown":
         items.append(("Dataset citation (required by its licence)", facts["citation"]))
     body = "<ul>" + "".join(f"<li><strong>{k}:</strong> {escape(str(v))}</li>" for k, v in items) + "</ul>"
+    markdown = "\n".join(f"- **{k}:** {v}" for k, v in items)
     title = "SYNTHETIC data: not patient data" if facts["synthetic"] else f"Study: {facts['dataset']}"
-    return _admonition("warning" if facts["synthetic"] else "note", title, body)
+    return _admonition("warning" if facts["synthetic"] else "note", title, body, markdown)
 
 
-def profiles_html() -> str:
+def profiles_html() -> Rich:
     """The profiles of `breastnet.train.profiles` side by side, as an HTML table."""
     from ..train.profiles import PROFILES
 
@@ -75,10 +109,10 @@ def profiles_html() -> str:
         "weights",
     )
     frame = pd.DataFrame({name: {k: str(getattr(p, k)) for k in keys} for name, p in PROFILES.items()})
-    return frame.to_html(classes="table", border=0)
+    return Rich(frame.to_html(classes="table", border=0), markdown_table(frame, index=True))
 
 
-def html_table(frame: pd.DataFrame, digits: int = 3, index: bool = False) -> str:
+def html_table(frame: pd.DataFrame, digits: int = 3, index: bool = False) -> Rich:
     """A DataFrame as a plain HTML table the book's theme styles: floats rounded, NaN as '–'."""
 
     def cell(x):
@@ -88,5 +122,6 @@ def html_table(frame: pd.DataFrame, digits: int = 3, index: bool = False) -> str
             return f"{x:.{digits}f}" if np.isfinite(x) else ("∞" if x > 0 else "−∞")
         return str(x)
 
-    table = frame.map(cell).to_html(index=index, border=0, classes="table dataframe", escape=True)
-    return f'<div class="table-wrap">{table}</div>'
+    cells = frame.map(cell)
+    table = cells.to_html(index=index, border=0, classes="table dataframe", escape=True)
+    return Rich(f'<div class="table-wrap">{table}</div>', markdown_table(cells, index=index))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import re
 from html import escape
 
 import numpy as np
 import pandas as pd
 
 from ..model.variants import STUDY_ROWS, TABLE1, VARIANTS
+from .html import Rich, markdown_table
 from .paper import METRIC_LABELS, METRIC_RANGES, PAPER_TABLE1, STUDY_METRICS, TABLE1_METRICS, row_label
 from .runs import select, split_ratio
 from .stats import corrected_t
@@ -74,29 +76,37 @@ def table1(runs: pd.DataFrame, variants=STUDY_ROWS, metrics=STUDY_METRICS, level
     )
 
 
+def _cell_parts(row) -> tuple[str, str | None]:
+    """(value, what goes below it) of our Table 1 cell; below is None for '–' and 'not run'."""
+    if not row["applies"]:
+        return "–", None
+    if row["n"] == 0:
+        return "not run", None
+    if row["n"] > 1:
+        value = f"{row['mean']:.3f} ± {fmt(row['sd'])}"
+        below = f"[{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]" if pd.notna(row["ci_low"]) else "no spread"
+        return value, below
+    return f"{row['mean']:.3f}", "1 run"
+
+
 def format_cell(row) -> str:
     """Our value of a Table 1 cell as HTML: '<span class="mean">0.812 ± 0.034</span>' and, below,
     the interval ('[0.780, 0.840]', 'no spread' or '1 run'); 'not run' without runs; '–' when
     the metric does not apply."""
-    if not row["applies"]:
-        return "–"
-    if row["n"] == 0:
-        return "not run"
-    if row["n"] > 1:
-        value = f"{row['mean']:.3f} ± {fmt(row['sd'])}"
-        below = f"[{fmt(row['ci_low'])}, {fmt(row['ci_high'])}]" if pd.notna(row["ci_low"]) else "no spread"
-    else:
-        value, below = f"{row['mean']:.3f}", "1 run"
+    value, below = _cell_parts(row)
+    if below is None:
+        return value
     return f'<span class="mean">{value}</span><br><span class="ci">{below}</span>'
 
 
-def table1_html(t1: pd.DataFrame, table_id: str = "table1") -> str:
+def table1_html(t1: pd.DataFrame, table_id: str = "table1") -> Rich:
     """Table 1 as an HTML table: per model and metric, our mean ± sd and 95 % CI with the
     paper's value beside them (below, in the same cell, so that the table fits a page).
 
     The paper's columns come first; our added columns (AUC, balanced accuracy) follow under
     their own header, with "paper —" in the paper's rows (the paper has no value). Our
     reference rows (the descriptor floor) follow the paper's rows, marked as not in the paper.
+    Its Markdown twin (for the PDF) has one line per cell: "ours [CI]; paper value".
     """
     present = list(dict.fromkeys(t1["metric"]))
     paper_cols = [m for m in present if m in TABLE1_METRICS]
@@ -115,12 +125,12 @@ def table1_html(t1: pd.DataFrame, table_id: str = "table1") -> str:
         )
     else:
         head = f'<tr><th class="model">Model</th>{labels}</tr>'
-    body = []
+    body, rows = [], []
     for name, group in t1.groupby("variant", sort=False):
         by_metric = {r["metric"]: r for _, r in group.iterrows()}
         runs = max(int(r["n"]) for r in by_metric.values())
         reference = bool(group["reference"].iloc[0]) if "reference" in group else name not in TABLE1
-        cells = []
+        cells, plain = [], {}
         for m in metrics:
             r = by_metric[m]
             # "na": the metric does not exist for this model; "empty": it does, but no run has it
@@ -132,14 +142,21 @@ def table1_html(t1: pd.DataFrame, table_id: str = "table1") -> str:
             else:
                 paper = ""
             cells.append(f'<td class="{cls}" data-metric="{m}">{format_cell(r)}{paper}</td>')
+            value, below = _cell_parts(r)
+            plain[METRIC_LABELS.get(m, m) + (" (added)" if m in added_cols else "")] = "; ".join(
+                [f"{value} {below}" if below else value] + [re.sub("<[^>]+>", "", paper).strip()] * bool(paper)
+            )
         mark = '<br><span class="reference">reference row of ours, not in the paper</span>' if reference else ""
         label = (
             f'{escape(group["label"].iloc[0])}{mark}<br><span class="runs">{runs} run{"s" if runs != 1 else ""}</span>'
         )
         row_class = ' class="reference"' if reference else ""
         body.append(f'<tr data-variant="{name}"{row_class}><td class="model">{label}</td>{"".join(cells)}</tr>')
-    return (
+        ours = " (reference row of ours, not in the paper)" if reference else ""
+        rows.append({"Model": f"{group['label'].iloc[0]}{ours}, {runs} run{'s' if runs != 1 else ''}", **plain})
+    html = (
         f'<div class="table1-wrap"><table id="{table_id}" class="table table1">'
         f"<thead>{head}</thead>"
         f"<tbody>{''.join(body)}</tbody></table></div>"
     )
+    return Rich(html, markdown_table(pd.DataFrame(rows)))
