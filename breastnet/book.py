@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
-import shutil
 import subprocess
 import sys
 import time
@@ -27,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .model.variants import TABLE1
+from .publish import build_html, build_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ("01_data", "02_variant", "03_alpha_spectra", "04_pca", "05_results")
@@ -239,75 +238,6 @@ def _record_time(path: Path, name: str, seconds: float) -> None:
     path.write_text(json.dumps(times, indent=1))
 
 
-def _jupyter_book() -> list[str]:
-    exe = Path(sys.executable).parent / "jupyter-book"
-    if exe.is_file():
-        return [str(exe)]
-    found = shutil.which("jupyter-book")
-    if found:
-        return [found]
-    raise FileNotFoundError("jupyter-book is not installed (pip install -e '.[book]')")
-
-
-#: A Sphinx warning or error line: "path:line: WARNING: text" or "WARNING: text".
-WARNING_LINE = re.compile(r"(WARNING|ERROR|CRITICAL):")
-
-
-#: Where `make mathjax` unpacks MathJax (npm's `mathjax` package, es5 build), inside the static files.
-LOCAL_MATHJAX = Path("book") / "_static" / "mathjax" / "tex-mml-chtml.js"
-
-
-def _mathjax_config(root: Path, log=print) -> list[str]:
-    """`--config` of a copy of _config.yml that loads the local MathJax, when `make mathjax` put one there.
-
-    Sphinx resolves a relative `mathjax_path` against the built site's _static folder, where
-    `html_static_path` (book/_static) is copied; without a local copy the CDN's MathJax is used.
-    """
-    if not (root / LOCAL_MATHJAX).is_file():
-        log("MathJax: from its CDN (no local copy; `make mathjax` makes one)")
-        return []
-    import yaml
-
-    config = yaml.safe_load((root / "_config.yml").read_text())
-    config.setdefault("sphinx", {}).setdefault("config", {})["mathjax_path"] = "mathjax/tex-mml-chtml.js"
-    path = root / "_build" / "_config.local-mathjax.yml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    log(f"MathJax: local copy ({LOCAL_MATHJAX})")
-    return ["--config", str(path)]
-
-
-def build_html(root=None, log=print) -> tuple[Path, list[str], Path]:
-    """`jupyter-book build --all <root>`; returns (html folder, warning lines, log file).
-
-    --all rewrites every page: a page that glues numbers from a notebook has to be
-    rewritten when only the notebook changed, which Sphinx would not notice.
-    """
-    root = Path(root or ROOT).resolve()
-    start = time.perf_counter()
-    proc = subprocess.run(
-        _jupyter_book() + ["build", "--all", str(root)] + _mathjax_config(root, log),
-        cwd=root,
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, PYTHONWARNINGS="ignore::DeprecationWarning"),
-    )
-    output = proc.stdout + proc.stderr
-    log_file = root / "_build" / "book-build.log"
-    log_file.parent.mkdir(parents=True, exist_ok=True)
-    log_file.write_text(output)
-    if proc.returncode != 0:
-        raise RuntimeError(
-            f"jupyter-book build failed (exit {proc.returncode}); see {log_file}:\n"
-            + "\n".join(output.splitlines()[-30:])
-        )
-    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)  # Sphinx colours its warnings
-    warnings = [line.strip() for line in plain.splitlines() if WARNING_LINE.search(line)]
-    html = root / "_build" / "html"
-    log(f"jupyter-book: {time.perf_counter() - start:.0f} s, {len(warnings)} warning(s) (log: {log_file})")
-    return html, warnings, log_file
-
-
 def build_book(
     profile: str = "cpu",
     data=None,
@@ -369,6 +299,9 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--notebooks-only", action="store_true", help="run the notebooks, skip jupyter-book")
     parser.add_argument(
+        "--pdf-only", action="store_true", help="only make the PDF from the notebooks the last build ran (needs TeX)"
+    )
+    parser.add_argument(
         "--external", default=None, help="an external dataset for chapter 06 (final models tested on it)"
     )
     parser.add_argument(
@@ -384,6 +317,9 @@ def main(argv=None) -> int:
         help="what trains the sweep: local processes, or Ray (a local Ray, or the cluster at $RAY_ADDRESS)",
     )
     args = parser.parse_args(argv)
+    if args.pdf_only:
+        build_pdf()
+        return 0
     build_book(
         args.profile,
         args.data or None,

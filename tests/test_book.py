@@ -42,6 +42,7 @@ def smoke_book(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("BREASTNET_CACHE", str(tmp_path_factory.mktemp("cache")))
         mp.delenv("BREASTNET_DATA", raising=False)
+        mp.setenv("BOOK_REPOSITORY", "example-org/breastnet")  # as the publishing workflow sets it
         build = build_book("smoke", None, root / "results", root=root, log=lines.append)
     print("\n".join(lines))
     return build
@@ -142,6 +143,46 @@ def test_pages_say_the_data_are_synthetic(smoke_book):
     assert "not testable here" in page(smoke_book, "book/discussion.html")
     # Without an external dataset, chapter 06 says how to give one and shows no numbers.
     external = page(smoke_book, "book/generated/06_external.html")
-    assert "Not run in this build" in external and "EXTERNAL_DATA" in external and "<img" not in external
+    assert "Not run in this build" in external and "EXTERNAL_DATA" in external
+    assert "_images/" not in external  # no figure (the page's images are the launch buttons' logos)
     title = re.search(r"<title>(.*?)</title>", page(smoke_book, "book/generated/02_variant_09_E-DMTL.html"), re.S)
     assert "E-DMTL" in title.group(1)
+
+
+def test_result_pages_launch_and_edit_their_template(smoke_book):
+    """Generated pages are not in the repository: their buttons open the notebook template instead."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page(smoke_book, "book/generated/02_variant_09_E-DMTL.html"), "html.parser")
+    links = [a.get("href", "") for a in soup.find_all("a")]
+    binder = [u for u in links if u.startswith("https://mybinder.org/v2/gh/example-org/breastnet/main")]
+    colab = [u for u in links if u.startswith("https://colab.research.google.com/github/example-org/breastnet")]
+    edit = [u for u in links if u.startswith("https://github.com/example-org/breastnet/edit/main/")]
+    assert binder and binder[0].endswith("urlpath=lab/tree/notebooks/02_variant.ipynb"), binder
+    assert colab == [
+        "https://colab.research.google.com/github/example-org/breastnet/blob/main/notebooks/02_variant.ipynb"
+    ]
+    assert edit == ["https://github.com/example-org/breastnet/edit/main/notebooks/02_variant.ipynb"]
+    assert not [u for u in links if "book/generated/" in u and ".ipynb" in u and u.startswith("https://")]
+    # A page written by hand keeps its own source.
+    method = BeautifulSoup(page(smoke_book, "book/method.html"), "html.parser")
+    assert "https://github.com/example-org/breastnet/edit/main/book/method.md" in [
+        a.get("href") for a in method.find_all("a")
+    ]
+
+
+@pytest.mark.skipif(
+    shutil.which("latexmk") is None or shutil.which("xelatex") is None,
+    reason="TeX is not installed (apt-get install texlive-latex-extra texlive-xetex latexmk fonts-freefont-otf)",
+)
+def test_pdf_has_the_tables_and_no_html_placeholders(smoke_book):
+    """`make pdf`: the LaTeX builder gets each HTML table's Markdown twin, not '<IPython...HTML object>'."""
+    from breastnet.publish import build_pdf
+
+    pdf = build_pdf(smoke_book.html.parents[1], log=print)
+    assert pdf.name == "breastnet-reproduced.pdf" and pdf.stat().st_size > 100_000
+    tex = pdf.with_suffix(".tex").read_text(encoding="utf-8")
+    assert "IPython.core.display" not in tex
+    assert "descriptors + logistic regression (floor) (reference row of ours" in tex  # Table 1's floor row
+    assert "SYNTHETIC data: not patient data" in tex  # the data box
+    assert "glue(" not in tex  # code cells are left out of the PDF
