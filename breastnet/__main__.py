@@ -10,6 +10,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chat
 
 
 def _common(parser):
+    from .train.profiles import CHOICES
+
     parser.add_argument(
         "--data",
         default=None,
@@ -37,20 +39,20 @@ def _common(parser):
     )
     parser.add_argument(
         "--crop",
-        choices=("pad", "stretch"),
+        choices=CHOICES["crop"],
         default=None,
         help="square patches by padding (keeps proportions) or stretching the lesion box",
     )
     parser.add_argument(
         "--bn-stats",
-        choices=("precise", "moving"),
+        choices=CHOICES["bn_stats"],
         default=None,
         help="BatchNorm statistics for evaluation (default: the profile's)",
     )
     parser.add_argument("--lr", type=float, default=None, help="override the profile's SGD learning rate")
     parser.add_argument(
         "--precision",
-        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        choices=CHOICES["precision"],
         default=None,
         help="Keras dtype policy of the networks (default: the profile's, float32); mixed_* for GPUs",
     )

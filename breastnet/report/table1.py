@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from html import escape
 
 import numpy as np
@@ -136,16 +135,17 @@ def table1_html(t1: pd.DataFrame, table_id: str = "table1") -> Rich:
             # "na": the metric does not exist for this model; "empty": it does, but no run has it
             cls = "na" if not r["applies"] else ("ours" if r["n"] else "ours empty")
             if pd.notna(r["paper"]):
-                paper = f'<br><span class="paper">paper {fmt(r["paper"], 4)}</span>'
+                paper = f"paper {fmt(r['paper'], 4)}"
             elif r["applies"] and not reference:  # a row of the paper, a column it does not have
-                paper = '<br><span class="paper">paper —</span>'
+                paper = "paper —"
             else:
                 paper = ""
-            cells.append(f'<td class="{cls}" data-metric="{m}">{format_cell(r)}{paper}</td>')
+            paper_html = f'<br><span class="paper">{paper}</span>' if paper else ""
+            cells.append(f'<td class="{cls}" data-metric="{m}">{format_cell(r)}{paper_html}</td>')
             value, below = _cell_parts(r)
-            plain[METRIC_LABELS.get(m, m) + (" (added)" if m in added_cols else "")] = "; ".join(
-                [f"{value} {below}" if below else value] + [re.sub("<[^>]+>", "", paper).strip()] * bool(paper)
-            )
+            ours = f"{value} {below}" if below else value
+            column = METRIC_LABELS.get(m, m) + (" (added)" if m in added_cols else "")
+            plain[column] = f"{ours}; {paper}" if paper else ours
         mark = '<br><span class="reference">reference row of ours, not in the paper</span>' if reference else ""
         label = (
             f'{escape(group["label"].iloc[0])}{mark}<br><span class="runs">{runs} run{"s" if runs != 1 else ""}</span>'

@@ -14,6 +14,14 @@ from dataclasses import asdict, dataclass, replace
 
 from ..model.variants import STUDY_ROWS, Variant, get_variant
 
+# The values a profile's text fields may take (the command line offers the same).
+CHOICES = {
+    "crop": ("pad", "stretch"),
+    "monitor": ("val_ce", "val_auc", "val_loss"),
+    "bn_stats": ("precise", "moving"),
+    "precision": ("float32", "mixed_bfloat16", "mixed_float16"),
+}
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -94,13 +102,7 @@ class Profile:
     precision: str = "float32"
 
     def __post_init__(self):
-        checks = {
-            "crop": ("pad", "stretch"),
-            "monitor": ("val_ce", "val_auc", "val_loss"),
-            "bn_stats": ("precise", "moving"),
-            "precision": ("float32", "mixed_bfloat16", "mixed_float16"),
-        }
-        for field, allowed in checks.items():
+        for field, allowed in CHOICES.items():
             if getattr(self, field) not in allowed:
                 raise ValueError(
                     f"profile {self.name!r}: {field} must be one of {allowed}, not {getattr(self, field)!r}"
