@@ -41,10 +41,13 @@ def run_curve(args) -> dict:
         patience=args.epochs,
         min_epochs=args.epochs,
         crop=args.crop,
+        margin=args.margin if args.margin is not None else get_profile(args.profile).margin,
         learning_rate=args.lr,
         size=args.size or get_profile(args.profile).size,
         batch_size=args.batch or get_profile(args.profile).batch_size,
         bn_momentum=args.momentum,
+        weight_ema=args.ema,
+        val_fraction=args.val_fraction if args.val_fraction is not None else get_profile(args.profile).val_fraction,
         bn_stats="precise",
         curve_variant=args.variant,
         weights=None,
@@ -60,8 +63,11 @@ def run_curve(args) -> dict:
             "variant": args.variant,
             "fold": args.fold,
             "crop": args.crop,
+            "margin": profile.margin,
             "lr": args.lr,
             "bn_momentum": args.momentum,
+            "weight_ema": args.ema,
+            "val_fraction": profile.val_fraction,
             "size": profile.size,
             "batch_size": profile.batch_size,
             "dataset": data.name,
@@ -82,14 +88,17 @@ def table(paths) -> str:
         s, h = run["setting"], run["history"]
         lines.append(
             f"\n{s['variant']} fold {s['fold']} on {s['dataset']}, {s['size']} px, "
-            f"batch {s.get('batch_size', 16)}, crop {s['crop']}, "
-            f"lr {s['lr']:g}, BN momentum {s['bn_momentum']:g}, threads {s['threads']} "
+            f"batch {s.get('batch_size', 16)}, crop {s['crop']}, margin {s.get('margin', 0.1):g}, "
+            f"lr {s['lr']:g}, BN momentum {s['bn_momentum']:g}, weight EMA {s.get('weight_ema')}, "
+            f"threads {s['threads']} "
             f"(train/val/test {run['n']['n_train']}/{run['n']['n_val']}/{run['n']['n_test']}; "
             f"{run['wall']:.0f} s, of which BN re-estimation {run['seconds']['bn_stats']:.0f} s)"
         )
         lines.append("| epoch | " + " | ".join(str(e + 1) for e in range(len(h["loss"]))) + " |")
         lines.append("|---" * (len(h["loss"]) + 1) + "|")
         for key in ("val_ce", "val_auc_moving", "val_auc_precise", "test_auc_moving", "test_auc_precise"):
+            if key not in h:  # no validation part (--val-fraction 0)
+                continue
             lines.append(f"| {key} | " + " | ".join(f"{v:.2f}" for v in h[key]) + " |")
     return "\n".join(lines)
 
@@ -104,8 +113,13 @@ def main(argv=None):
     parser.add_argument("--size", type=int, default=0, help="patch side in pixels (0: the profile's)")
     parser.add_argument("--batch", type=int, default=0, help="training batch size (0: the profile's)")
     parser.add_argument("--crop", default="pad", choices=("pad", "stretch"))
+    parser.add_argument("--margin", type=float, default=None, help="OA crop margin (default: the profile's)")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--momentum", type=float, default=0.99, help="BN moving-average momentum")
+    parser.add_argument("--ema", type=float, default=None, help="weight EMA momentum (profile field weight_ema)")
+    parser.add_argument(
+        "--val-fraction", type=float, default=None, help="validation share of the training part (0: none)"
+    )
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: backend default)")
     parser.add_argument("--out", help="write the curve as JSON here")
     parser.add_argument("--table", nargs="+", help="print the tables of these curve files and exit")

@@ -43,6 +43,17 @@ def test_study_facts_state_the_training_choices():
     assert "<strong>Early stopping:</strong> val_ce, patience 2, min epochs 1" in html
 
 
+def test_study_facts_state_a_fixed_epoch_budget():
+    """A profile without early stopping (`patience` None) is stated as such, not as 'not recorded'."""
+    fixed = dict(NET_CONFIG, early_stopping={"monitor": None, "patience": None, "min_epochs": None, "epochs": 10})
+    facts = report.study_facts([fake_result("DSTL", 0.0, 0, config=fixed)])
+    assert facts["early_stopping"] == "none: the last of 10 epochs is tested"
+    assert report.stopping_text(True, facts["early_stopping"]) == (
+        "There is no early stopping, as in the paper: every run trains a fixed number of epochs and is "
+        "tested with its last epoch's weights (none: the last of 10 epochs is tested)."
+    )
+
+
 def test_dataset_tables(tiny_dataset):
     records = report.records_frame(tiny_dataset)
     tables = report.dataset_tables(records)

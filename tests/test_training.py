@@ -148,6 +148,33 @@ def test_early_stopping_monitor_ignores_alpha(tiny_dataset, setup, tiny_backbone
     assert logs[4.0]["val_loss"] - logs[0.0]["val_loss"] == pytest.approx(-4.0 * entropy, rel=1e-3)
 
 
+def test_without_early_stopping_the_last_epoch_is_tested(tiny_dataset, setup, tiny_backbone_registered):
+    """`patience` None (the cpu profile): every epoch runs and the last epoch's weights are tested."""
+    from breastnet.train.loop import RunEvaluation
+
+    profile, split, store = setup
+    variant = tiny_backbone_registered("DSTL")
+    trainer = Trainer(replace(profile, epochs=3, patience=None), verbose=0)
+    result, _ = trainer.run(tiny_dataset, store, split, variant, seed=4)
+    assert result["training"]["epochs_run"] == 3
+    assert result["training"]["best_epoch"] is None
+    assert result["config"]["early_stopping"] == {"monitor": None, "patience": None, "min_epochs": None, "epochs": 3}
+    val_ce = history(result)["val_ce"]
+    assert len(val_ce) == 3  # the validation part is still evaluated after every epoch
+    # The model left after the run is the last epoch's: its validation cross-entropy (with the
+    # statistics the run is evaluated with) is the third epoch's, not the lowest one's.
+    compiled = next(iter(trainer.compiled_.values()))
+    main = store.get(32, profile.margin)
+    preprocess = keras.applications.densenet.preprocess_input
+    x_train = trainer._inputs(main, split.train, variant, preprocess)
+    x_val = trainer._inputs(main, split.val, variant, preprocess)
+    y_val = np.array([tiny_dataset.records[i].pathology for i in split.val])
+    logs = RunEvaluation(compiled.model, compiled.batchnorm, True, x_train, (x_val, y_val, None), 0.0, 8).epoch_logs()
+    assert logs["val_ce"] == pytest.approx(val_ce[-1], rel=1e-4)
+    with pytest.raises(ValueError, match="patience"):
+        replace(profile, patience=0)
+
+
 def test_mixed_precision_trains_in_16_bits_and_scores_in_float32(tiny_dataset, setup, tiny_backbone_registered):
     """`precision: mixed_bfloat16` (for GPUs): bfloat16 compute, float32 variables and heads, recorded."""
     profile, split, store = setup
@@ -162,3 +189,41 @@ def test_mixed_precision_trains_in_16_bits_and_scores_in_float32(tiny_dataset, s
     assert result["config"]["profile"]["precision"] == "mixed_bfloat16"
     p = np.asarray(result["predictions"]["p_malignant"])
     assert np.all(np.isfinite(p)) and np.all((p >= 0) & (p <= 1)) and np.isfinite(features).all()
+
+
+def test_averaged_weights_are_the_hand_computed_average_and_swap_back_exactly():
+    """`AveragedWeights`: Keras' EMA of the weights (first step: the weights themselves), undone exactly."""
+    from breastnet.train.loop import AveragedWeights
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1, use_bias=False)])
+    model.compile(optimizer=keras.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.75), loss="mse")
+    x, y = np.array([[1.0, 2.0]], dtype="float32"), np.array([[3.0]], dtype="float32")
+    steps = []
+    for _ in range(2):
+        model.train_on_batch(x, y)
+        steps.append(keras.ops.convert_to_numpy(model.trainable_variables[0]).copy())
+    averaged = AveragedWeights(model)
+    assert averaged.active
+    averaged.swap_in()
+    expected = 0.75 * steps[0] + 0.25 * steps[1]  # by hand: the average after two steps
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model.trainable_variables[0]), expected, rtol=1e-6)
+    averaged.swap_out()
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(model.trainable_variables[0]), steps[1])
+    plain = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    plain.compile(optimizer="sgd", loss="mse")
+    assert not AveragedWeights(plain).active  # without use_ema: nothing to swap
+
+
+def test_weight_average_changes_evaluation_not_training(tiny_dataset, setup, tiny_backbone_registered):
+    """`weight_ema`: the training losses are those of the plain run; validation sees the average; recorded."""
+    profile, split, store = setup
+    variant = tiny_backbone_registered("DSTL")
+    profile = replace(profile, epochs=3, patience=3, min_epochs=1)
+    plain, _ = Trainer(profile, verbose=0).run(tiny_dataset, store, split, variant, seed=2)
+    averaged, _ = Trainer(replace(profile, weight_ema=0.5), verbose=0).run(tiny_dataset, store, split, variant, seed=2)
+    np.testing.assert_allclose(history(averaged)["loss"], history(plain)["loss"], rtol=1e-6)
+    assert not np.allclose(history(averaged)["val_ce"], history(plain)["val_ce"])
+    assert averaged["config"]["profile"]["weight_ema"] == 0.5
+    assert "EMA (momentum 0.5)" in averaged["config"]["optimizer"]
+    assert "EMA" not in plain["config"]["optimizer"]

@@ -54,10 +54,13 @@ def _learning_rate(config: dict):
 
 
 def _early_stopping(config: dict):
-    """A run's early stopping in words: 'val_ce, patience 2, from epoch 1'; None when not recorded."""
+    """A run's early stopping in words: 'val_ce, patience 2, min epochs 1', or 'none: the last of
+    10 epochs is tested'; None when not recorded."""
     stop = config.get("early_stopping")
     if not stop:
         return None
+    if stop.get("monitor") is None:  # the profile had none (`patience` None)
+        return f"none: the last of {stop.get('epochs', '?')} epochs is tested"
     parts = [str(stop.get("monitor", "?"))]
     if stop.get("patience") is not None:
         parts.append(f"patience {stop['patience']}")

@@ -108,7 +108,14 @@ def profiles_html() -> Rich:
         "alpha_large",
         "weights",
     )
-    frame = pd.DataFrame({name: {k: str(getattr(p, k)) for k in keys} for name, p in PROFILES.items()})
+
+    def shown(profile, key):
+        value = getattr(profile, key)
+        if key == "patience" and value is None:
+            return "none (fixed epochs)"
+        return str(value)
+
+    frame = pd.DataFrame({name: {k: shown(p, k) for k in keys} for name, p in PROFILES.items()})
     return Rich(frame.to_html(classes="table", border=0), markdown_table(frame, index=True))
 
 

@@ -259,5 +259,5 @@ def learning_curve_text(frame: pd.DataFrame) -> str:
         )
         text += f" (the run's reported test AUC: {fmt(first['final_auc'])})." if pd.notna(first["final_auc"]) else "."
     else:
-        text += " No epoch was restored by early stopping (the run had no validation part)."
+        text += " No epoch was restored by early stopping: the last epoch's weights were tested."
     return text

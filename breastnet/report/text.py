@@ -47,6 +47,11 @@ def stopping_text(trained: bool, early_stopping: str) -> str:
     """
     if not trained:
         return "This row trains no network, so it has no epochs and no early stopping."
+    if early_stopping.startswith("none"):
+        return (
+            "There is no early stopping, as in the paper: every run trains a fixed number of epochs "
+            f"and is tested with its last epoch's weights ({early_stopping})."
+        )
     if early_stopping != "not recorded":
         return (
             f"Early stopping ({early_stopping}) restores the weights of the best epoch of the monitored "

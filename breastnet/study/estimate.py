@@ -108,7 +108,12 @@ def describe(est: Estimate, profile) -> str:
         f"profile {profile.name}: {est.runs} runs "
         f"({', '.join(f'{name} {n}' for name, n in est.runs_by_variant.items())})",
         f"{est.stream_image_epochs:,} stream-image-epochs ({sizes}): training images x streams or margins "
-        f"x {profile.epochs} epochs, the maximum; early stopping ends most runs sooner",
+        f"x {profile.epochs} epochs, "
+        + (
+            "every run's (no early stopping)"
+            if profile.patience is None
+            else "the maximum; early stopping ends most runs sooner"
+        ),
         "estimated wall time at the measured rates (all-in: tracing, precise BN, validation, test):",
     ]
     for device, backend, hours, source in est.rows:

@@ -4,9 +4,11 @@
 
 The profile's subset rule applies (the limited-data subset of the `cpu` and `paper`
 profiles); a patient-grouped inner validation part (`profile.val_fraction`) drives early
-stopping, and the BatchNorm statistics saved with the model are the ones evaluation uses
-(precise ones, re-estimated from the training images, when the profile says so). The
-model is a native Keras file (`BreastNet`, no Lambda layers, no pickle): it reloads with
+stopping when the profile has a `patience` (without one, as in the `cpu` profile, every image
+trains and the last epoch's weights are saved), and the BatchNorm statistics saved with the
+model are the ones evaluation uses (precise ones, re-estimated from the training images,
+when the profile says so). The model is a native Keras file (`BreastNet`, no Lambda layers,
+no pickle): it reloads with
 `keras.saving.load_model(path, safe_mode=True)` once `breastnet` is imported. Beside it, a
 model card (`.card.json` and `.card.md`) says what it is, what it was trained on and how,
 how the same configuration did in cross-validation (when a result folder is given), and
@@ -31,6 +33,7 @@ from ..data.problems import raise_if_fatal
 from ..data.splits import Split, inner_validation
 from ..model.variants import family
 from ..train.batches import PatchStore
+from ..train.result import early_stopping_record
 from ..train.runtime import provenance
 from ..train.trainer import Trainer, optimizer_description
 from .plan import study_dataset, study_folder
@@ -136,7 +139,9 @@ def fit_final(
     data = replace(data, problems=check_dataset(data, multitask=variant.multitask))
     raise_if_fatal(data.problems, needs_birads=variant.multitask, context=data.name)
     trainer = trainer or Trainer(profile, weights=weights, verbose=verbose)
-    train, val = inner_validation(data.records, np.arange(len(data)), profile.val_fraction, profile.seed)
+    # Without early stopping (`patience` None) nothing needs holding out: every image trains.
+    val_fraction = profile.val_fraction if profile.patience is not None else 0.0
+    train, val = inner_validation(data.records, np.arange(len(data)), val_fraction, profile.seed)
     split = Split(0, 0, train, val, np.array([], dtype=np.int64))
     log(
         f"{variant.name} (alpha {variant.alpha:g}) on {data.name}: {len(train)} training and {len(val)} "
@@ -153,7 +158,7 @@ def fit_final(
         data=data,
         split=split,
         fitted=fitted,
-        optimizer=optimizer_description(profile.learning_rate),
+        optimizer=optimizer_description(profile.learning_rate, profile.weight_ema),
         cv=cross_validated(results, data, profile, trainer.weights, variant),
         seconds=seconds,
         model_file=path.name,
@@ -201,11 +206,7 @@ def model_card(*, variant, profile, data, split, fitted, optimizer, cv, seconds,
             "optimizer": optimizer,
             "bn_stats": profile.bn_stats,
             "bn_momentum": profile.bn_momentum,
-            "early_stopping": {
-                "monitor": profile.monitor,
-                "patience": profile.patience,
-                "min_epochs": profile.min_epochs,
-            },
+            "early_stopping": early_stopping_record(profile, len(split.val) > 0),
             "epochs_run": len(fitted.history.get("loss", [])),
             "best_epoch": fitted.best_epoch,
             "history": {k: [float(v) for v in vals] for k, vals in fitted.history.items()},
@@ -230,11 +231,17 @@ def card_markdown(card: dict) -> str:
         f"patches {card['inputs']['patch_size']} px, margin {card['inputs']['margin']:g}, "
         f"crop {card['inputs']['crop']}.",
         f"- Started from: {t['weights']}. Profile `{t['profile']['name']}`; {t['optimizer']}; "
-        f"{t['epochs_run']} epochs, best (restored) epoch {t['best_epoch']}; BatchNorm statistics {t['bn_stats']}.",
+        f"{t['epochs_run']} epochs, "
+        + (f"best (restored) epoch {t['best_epoch']}" if t["best_epoch"] else "the last epoch's weights kept")
+        + f"; BatchNorm statistics {t['bn_stats']}.",
         f"- Trained on {d['name']}{' (SYNTHETIC phantoms, not patients)' if d['synthetic'] else ''}: "
         f"{d['images']} images of {d['patients']} patients ({d['benign']} benign, {d['malignant']} malignant), "
-        f"{d['n_train']} for training and {d['n_val']} for early stopping; content SHA-256 "
-        f"`{d['content_sha256'][:16]}...`.",
+        + (
+            f"{d['n_train']} for training and {d['n_val']} for early stopping"
+            if d["n_val"]
+            else f"all {d['n_train']} for training"
+        )
+        + f"; content SHA-256 `{d['content_sha256'][:16]}...`.",
     ]
     if d.get("citation"):
         lines.append(f"- Data citation: {d['citation']}")

@@ -61,6 +61,8 @@ def study_folder(out, dataset, profile, weights, create: bool = True) -> Path:
         knobs.pop("backbone", None)  # added later: unset, it keeps older studies' folders
     if knobs.get("precision") == "float32":
         knobs.pop("precision")  # likewise
+    if knobs.get("weight_ema") is None:
+        knobs.pop("weight_ema", None)  # likewise
     ident = {
         "profile": knobs,
         "weights": str(weights),

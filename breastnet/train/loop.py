@@ -14,6 +14,7 @@ import time
 
 import keras
 import numpy as np
+from keras import ops
 from sklearn.metrics import log_loss, roc_auc_score
 
 from ..model.batchnorm import assign_statistics, moving_statistics
@@ -25,7 +26,7 @@ def _mean_logs(logs_list):
     return {k: float(np.mean([float(logs[k]) for logs in logs_list])) for k in keys}
 
 
-def fit_batches(model, batches, epochs, callbacks, evaluate_epoch=None, verbose=0):
+def fit_batches(model, batches, epochs, callbacks, evaluate_epoch=None, after_epoch=None, verbose=0):
     """`model.fit`'s epoch loop, driven through `train_on_batch`.
 
     Why not `fit`: on TensorFlow every `fit` call wraps a new tf.data iterator in the
@@ -42,6 +43,8 @@ def fit_batches(model, batches, epochs, callbacks, evaluate_epoch=None, verbose=
         callbacks: Keras callbacks.
         evaluate_epoch: called after each epoch's training steps; returns the
             validation logs (e.g. {"val_ce": ...}) the callbacks see. None: none.
+        after_epoch: called after the callbacks' `on_epoch_end` (early stopping has
+            kept the weights it judged), before the next epoch trains. None: none.
         verbose: 0 silent, 1 progress bar, 2 one line per epoch.
 
     Returns:
@@ -72,6 +75,8 @@ def fit_batches(model, batches, epochs, callbacks, evaluate_epoch=None, verbose=
             logs.update(evaluate_epoch())
         batches.on_epoch_end()
         cbs.on_epoch_end(epoch, logs)
+        if after_epoch is not None:
+            after_epoch()
         if model.stop_training:
             break
     cbs.on_train_end()
@@ -104,6 +109,43 @@ def _auc_or_nan(y_true, p) -> float:
     return float(roc_auc_score(y_true, p)) if len(np.unique(y_true)) == 2 else math.nan
 
 
+class AveragedWeights:
+    """Swap a model's trainable weights for their moving average (Keras' `use_ema`) and back.
+
+    The optimizer keeps the average (`weight_ema` of the profile); evaluation swaps it in
+    with `swap_in`, and `swap_out` puts the trained weights back before training goes on,
+    so the average never changes what training does. Without `use_ema` both do nothing.
+    """
+
+    def __init__(self, model):
+        self.model, self._saved = model, None
+
+    @property
+    def active(self) -> bool:
+        return bool(getattr(self.model.optimizer, "use_ema", False))
+
+    def swap_in(self, keep: bool = False) -> None:
+        """Assign the averages to the weights; with `keep`, for good (nothing to swap back)."""
+        if not self.active or self._saved is not None:
+            return
+        if not keep:
+            self._saved = [np.array(ops.convert_to_numpy(v)) for v in self.model.trainable_variables]
+        variables = self.model.trainable_variables
+        self.model.optimizer.finalize_variable_values(variables)
+        # On JAX the assignment shares the average's buffer, which the next jitted call
+        # donates (and deletes) with the weights: each weight gets a copy of its own.
+        for var in variables:
+            var.assign(np.array(ops.convert_to_numpy(var)))
+
+    def swap_out(self) -> None:
+        """Put the trained weights back (after `swap_in`)."""
+        if self._saved is None:
+            return
+        for var, value in zip(self.model.trainable_variables, self._saved):
+            var.assign(value)
+        self._saved = None
+
+
 class RunEvaluation:
     """What a run evaluates, with which BatchNorm statistics.
 
@@ -123,12 +165,16 @@ class RunEvaluation:
     (CE - alpha*H [+ BI-RADS MSE], the objective), with the profile's statistics; a
     curve run adds val_auc_moving, val_auc_precise, test_auc_moving, test_auc_precise.
     The model's moving statistics are left as training made them, so evaluating never
-    changes what training does.
+    changes what training does. When the optimizer averages the weights (`use_ema`),
+    each epoch is evaluated with the averaged weights, which stay in place while the
+    callbacks run (early stopping keeps them as its best weights) and are swapped back
+    for the trained ones by `epoch_done`.
     """
 
     def __init__(self, model, estimator, use_precise, train_x, val, alpha, batch_size, curve_test=None):
         self.model, self.estimator, self.use_precise, self.train_x = model, estimator, use_precise, train_x
         self.val, self.alpha, self.batch_size, self.curve_test = val, float(alpha), batch_size, curve_test
+        self.averaged = AveragedWeights(model)
 
     def _val_logs(self, out) -> dict:
         x, y, z = self.val
@@ -152,6 +198,7 @@ class RunEvaluation:
         """Validation logs of the current weights (see the class docstring)."""
         logs = {}
         curve = self.curve_test is not None
+        self.averaged.swap_in()
         moving = moving_statistics(self.model) if (self.use_precise or curve) else None
         if curve:  # moving statistics first, as training left them
             logs["test_auc_moving"] = self._auc(self.curve_test)
@@ -170,6 +217,10 @@ class RunEvaluation:
         if moving is not None:
             assign_statistics(self.model, moving)
         return logs
+
+    def epoch_done(self) -> None:
+        """After the epoch's callbacks: the trained weights back in place for the next epoch."""
+        self.averaged.swap_out()
 
     def finalize(self) -> None:
         """Statistics for the test pass and the features: precise ones when asked for."""

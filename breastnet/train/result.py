@@ -14,6 +14,20 @@ from ..model.variants import family
 from .metrics import classification_metrics, prediction_entropy_np, regression_metrics
 
 
+def early_stopping_record(profile, validated: bool) -> dict | None:
+    """How a run's tested epoch was chosen, for its result file.
+
+    {"monitor", "patience", "min_epochs"} when early stopping ran; {"monitor": None, ...,
+    "epochs": N} when the profile has none (`patience` None: the last of N epochs is tested);
+    None when the run had no validation part to stop on.
+    """
+    if profile.patience is None:
+        return {"monitor": None, "patience": None, "min_epochs": None, "epochs": profile.epochs}
+    if not validated:
+        return None
+    return {"monitor": profile.monitor, "patience": profile.patience, "min_epochs": profile.min_epochs}
+
+
 def run_identity(variant, split, seed, profile, dataset) -> dict:
     """The "run" block of a result file: what was run, on which fold, with which seed."""
     return {
@@ -98,7 +112,8 @@ def network_result(
         variant, split, seed, profile, dataset: what was run (see `run_identity`).
         input_size: the patch side the network trained at.
         optimizer, determinism, cpu_threads: how it was trained, as recorded strings.
-        validated: whether the run had a validation part (and so early stopping).
+        validated: whether the run had a validation part (and so early stopping, if the
+            profile has a `patience`).
         patch_key: content hash of the patch set.
         weights_used: what the backbones started from.
         history: Keras' History.history of the run.
@@ -124,13 +139,7 @@ def network_result(
             "bn_stats": profile.bn_stats,
             "bn_momentum": profile.bn_momentum,
             "crop": profile.crop,
-            "early_stopping": {
-                "monitor": profile.monitor,
-                "patience": profile.patience,
-                "min_epochs": profile.min_epochs,
-            }
-            if validated
-            else None,
+            "early_stopping": early_stopping_record(profile, validated),
         },
         "dataset": dataset_description(dataset, split, patch_key=patch_key),
         "weights": weights_used,

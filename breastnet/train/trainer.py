@@ -10,8 +10,9 @@ run is the same computation as a run on a newly built model with that seed
 
 Evaluation (each epoch's validation, the test pass and the features) uses BatchNorm
 statistics re-estimated from the run's training images when the profile says
-`bn_stats="precise"` (`breastnet.model.batchnorm`), and early stopping monitors the
-profile's `monitor` (plain validation cross-entropy by default) after `min_epochs`.
+`bn_stats="precise"` (`breastnet.model.batchnorm`), and early stopping, where the profile
+has a `patience`, monitors its `monitor` (plain validation cross-entropy by default) after
+`min_epochs`; without one (the `cpu` profile) every run trains `epochs` epochs.
 
 Optimiser (section 3): SGD, learning rate 1e-3, momentum 0.9, "decay 1e-6".
 That is the `decay` argument of Keras 1/2 optimizers, which applied
@@ -48,20 +49,33 @@ MOMENTUM = 0.9
 DECAY = 1e-6
 
 
-def paper_optimizer(learning_rate: float = LEARNING_RATE):
-    """SGD(lr, momentum 0.9) with the legacy per-update decay of 1e-6 (see module doc)."""
+def paper_optimizer(learning_rate: float = LEARNING_RATE, weight_ema: float | None = None):
+    """SGD(lr, momentum 0.9) with the legacy per-update decay of 1e-6 (see module doc).
+
+    `weight_ema`: keep an exponential moving average of the weights with this momentum
+    (Keras' `use_ema`; the profile field of the same name), which evaluation swaps in.
+    """
     schedule = keras.optimizers.schedules.InverseTimeDecay(
         initial_learning_rate=learning_rate, decay_steps=1, decay_rate=DECAY
     )
-    return keras.optimizers.SGD(learning_rate=schedule, momentum=MOMENTUM)
+    if weight_ema is None:
+        return keras.optimizers.SGD(learning_rate=schedule, momentum=MOMENTUM)
+    return keras.optimizers.SGD(learning_rate=schedule, momentum=MOMENTUM, use_ema=True, ema_momentum=weight_ema)
 
 
-def optimizer_description(learning_rate: float = LEARNING_RATE) -> str:
-    """What `paper_optimizer(learning_rate)` is, for result files."""
-    return f"SGD(lr={learning_rate:g}, momentum={MOMENTUM:g}, InverseTimeDecay(decay_steps=1, rate={DECAY:g}))"
+def optimizer_description(learning_rate: float = LEARNING_RATE, weight_ema: float | None = None) -> str:
+    """What `paper_optimizer(learning_rate, weight_ema)` is, for result files."""
+    text = f"SGD(lr={learning_rate:g}, momentum={MOMENTUM:g}, InverseTimeDecay(decay_steps=1, rate={DECAY:g}))"
+    return text if weight_ema is None else f"{text}, weights evaluated as their EMA (momentum {weight_ema:g})"
 
 
-def compile_model(model, run_eagerly: bool = False, steps_per_execution: int = 1, learning_rate: float = LEARNING_RATE):
+def compile_model(
+    model,
+    run_eagerly: bool = False,
+    steps_per_execution: int = 1,
+    learning_rate: float = LEARNING_RATE,
+    weight_ema: float | None = None,
+):
     """Compile with the paper's optimiser and loss (eq. 1 + eq. 3), ready to train.
 
     The entropy loss reads `model.alpha`, so alpha changes need no recompilation.
@@ -70,7 +84,7 @@ def compile_model(model, run_eagerly: bool = False, steps_per_execution: int = 1
     if "birads" in model.output:
         losses["birads"] = keras.losses.MeanSquaredError()  # eq. 1, weight 1 like the CE term
     model.compile(
-        optimizer=paper_optimizer(learning_rate),
+        optimizer=paper_optimizer(learning_rate, weight_ema),
         loss=losses,
         run_eagerly=run_eagerly,
         steps_per_execution=steps_per_execution,
@@ -154,7 +168,9 @@ class Trainer:
             size, profile = input_size(variant, self.profile.size), self.profile
             model = self._build(variant, size, self.weights)
             set_momentum(model, profile.bn_momentum)  # before the train step is traced
-            model = compile_model(model, profile.run_eagerly, self.steps_per_execution, profile.learning_rate)
+            model = compile_model(
+                model, profile.run_eagerly, self.steps_per_execution, profile.learning_rate, profile.weight_ema
+            )
             model.inference.run_eagerly = profile.run_eagerly  # evaluation traced only if training is
             self.compiled_[key] = _Compiled(model, size, self.weights, PreciseBatchNorm(model, profile.eval_batch_size))
         return self.compiled_[key]
@@ -202,9 +218,10 @@ class Trainer:
     def fit(self, dataset, store: PatchStore, split, variant: Variant, seed: int, curve_test=None) -> Fitted:
         """Re-initialise the architecture's model under `seed` and train it on `split.train`.
 
-        Early stopping on `split.val` (when it has images) restores the best epoch's weights;
-        afterwards the BatchNorm statistics are the ones evaluation uses (precise ones when the
-        profile says so, re-estimated from the training images at the profile's margin).
+        Early stopping on `split.val` (when it has images and the profile has a `patience`)
+        restores the best epoch's weights; otherwise the last epoch's are kept. Afterwards the
+        BatchNorm statistics are the ones evaluation uses (precise ones when the profile says
+        so, re-estimated from the training images at the profile's margin).
         """
         raise_if_fatal(dataset.problems, needs_birads=variant.multitask, context=dataset.name)
         t0 = time.perf_counter()
@@ -233,6 +250,7 @@ class Trainer:
                 np.array([r.pathology for r in val_records]),
                 np.array([r.birads_score for r in val_records], dtype=np.float64) if variant.multitask else None,
             )
+        if len(split.val) and profile.patience is not None:
             stopper = keras.callbacks.EarlyStopping(
                 monitor=profile.monitor,
                 mode="max" if profile.monitor == "val_auc" else "min",
@@ -254,18 +272,22 @@ class Trainer:
             curve_test=curve_test,
         )
         bn_seconds = compiled.batchnorm.seconds_
+        evaluated = val is not None or curve_test is not None
         history = fit_batches(
             model,
             batches,
             profile.epochs,
             callbacks,
-            evaluate_epoch=evaluation.epoch_logs if (val is not None or curve_test is not None) else None,
+            evaluate_epoch=evaluation.epoch_logs if evaluated else None,
+            after_epoch=evaluation.epoch_done if evaluated else None,
             verbose=self.verbose,
         )
-        evaluation.finalize()
         best_epoch = None
         if stopper is not None and stopper.best_weights is not None:
-            best_epoch = int(stopper.best_epoch) + 1
+            best_epoch = int(stopper.best_epoch) + 1  # restored: averaged weights when weight_ema is set
+        else:
+            evaluation.averaged.swap_in(keep=True)  # no early stopping: the last epoch's average
+        evaluation.finalize()
         return Fitted(
             model=model,
             size=size,
@@ -329,7 +351,7 @@ class Trainer:
             profile=profile,
             dataset=dataset,
             input_size=fitted.size,
-            optimizer=optimizer_description(profile.learning_rate),
+            optimizer=optimizer_description(profile.learning_rate, profile.weight_ema),
             determinism=self.determinism_,
             cpu_threads=self.cpu_threads,
             validated=fitted.validated,
