@@ -54,6 +54,13 @@ def test_study_facts_state_a_fixed_epoch_budget():
     )
 
 
+def test_study_facts_name_the_cpu_where_recorded():
+    old, new = fake_result("DSTL", 0.0, 0), fake_result("DSTL", 0.0, 1)
+    new["provenance"]["hardware"] = dict(old["provenance"]["hardware"], cpu="AMD EPYC 7B13; AVX2")
+    assert report.study_facts([old])["hardware"] == "cpu (2 CPU cores, x86_64)"
+    assert report.study_facts([new])["hardware"] == "cpu (2 CPU cores, AMD EPYC 7B13; AVX2, x86_64)"
+
+
 def test_dataset_tables(tiny_dataset):
     records = report.records_frame(tiny_dataset)
     tables = report.dataset_tables(records)

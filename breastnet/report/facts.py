@@ -93,7 +93,8 @@ def study_facts(results) -> dict:
     hardware, versions = set(), set()
     for r in results:
         hw = r.get("provenance", {}).get("hardware", {})
-        hardware.add(f"{hw.get('accelerator', '?')} ({hw.get('cpus', '?')} CPU cores, {hw.get('machine', '?')})")
+        cpu = f"{hw['cpu']}, " if hw.get("cpu") else ""  # files before 2026-12-02 do not name it
+        hardware.add(f"{hw.get('accelerator', '?')} ({hw.get('cpus', '?')} CPU cores, {cpu}{hw.get('machine', '?')})")
         v = r.get("provenance", {}).get("versions", {})
         versions.add(", ".join(f"{k} {v[k]}" for k in ("keras", "tensorflow", "torch", "jax") if v.get(k)))
     synthetic = any(r.get("dataset", {}).get("synthetic") for r in results)

@@ -140,6 +140,32 @@ def accelerator() -> str:
     return "cpu"
 
 
+def cpu_description() -> str:
+    """The CPU's model name and widest vector extension ("AMD EPYC 7B13; AVX2").
+
+    Recorded because TensorFlow's oneDNN kernels differ by instruction set, and on short
+    runs of DenseNet the different rounding alone moves a run's test AUC by several
+    hundredths (benchmarks/README.md); "unknown" parts where the system does not say.
+    """
+    model, flags = platform.processor() or "unknown", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and model in ("unknown", "x86_64", ""):
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+                    break
+    except OSError:
+        pass
+    isa = next(
+        (name for flag, name in (("amx_tile", "AMX"), ("avx512f", "AVX-512"), ("avx2", "AVX2")) if flag in flags),
+        "unknown",
+    )
+    return f"{model}; {isa}"
+
+
 def provenance() -> dict:
     """Backend, versions, hardware, code version and time of a run."""
     backend = keras.backend.backend()
@@ -158,6 +184,7 @@ def provenance() -> dict:
         "hardware": {
             "machine": platform.machine(),
             "cpus": os.cpu_count(),
+            "cpu": cpu_description(),
             "accelerator": accelerator(),
             "system": platform.platform(),
         },
