@@ -74,6 +74,19 @@ def test_the_model_file_and_its_card(final_model, data_pair):
     assert oct(final_model.stat().st_mode & 0o777) == "0o644"
 
 
+def test_without_early_stopping_the_final_model_trains_on_every_image(data_pair, tmp_path):
+    """`patience` None (the cpu profile): no validation part is held out, the last epoch is saved."""
+    profile = replace(PROFILE, epochs=2, patience=None)
+    path = fit_final(data_pair[0], profile, "DSTL", tmp_path, log=lambda *a: None)
+    card = read_card(path)
+    assert (card["data"]["n_train"], card["data"]["n_val"]) == (40, 0)
+    training = card["training"]
+    assert training["early_stopping"] == {"monitor": None, "patience": None, "min_epochs": None, "epochs": 2}
+    assert training["epochs_run"] == 2 and training["best_epoch"] is None
+    markdown = path.with_suffix(".card.md").read_text()
+    assert "2 epochs, the last epoch's weights kept" in markdown and "all 40 for training;" in markdown
+
+
 def test_external_validation_sees_what_training_learned(external, data_pair, tmp_path):
     """The saved model (precise BN statistics saved with it) separates an external set."""
     result, features = external
