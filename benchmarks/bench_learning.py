@@ -43,6 +43,7 @@ def run_curve(args) -> dict:
         crop=args.crop,
         margin=args.margin if args.margin is not None else get_profile(args.profile).margin,
         learning_rate=args.lr,
+        optimizer=args.optimizer,
         size=args.size or get_profile(args.profile).size,
         batch_size=args.batch or get_profile(args.profile).batch_size,
         bn_momentum=args.momentum,
@@ -65,6 +66,7 @@ def run_curve(args) -> dict:
             "crop": args.crop,
             "margin": profile.margin,
             "lr": args.lr,
+            "optimizer": args.optimizer,
             "bn_momentum": args.momentum,
             "weight_ema": args.ema,
             "val_fraction": profile.val_fraction,
@@ -89,15 +91,23 @@ def table(paths) -> str:
         lines.append(
             f"\n{s['variant']} fold {s['fold']} on {s['dataset']}, {s['size']} px, "
             f"batch {s.get('batch_size', 16)}, crop {s['crop']}, margin {s.get('margin', 0.1):g}, "
-            f"lr {s['lr']:g}, BN momentum {s['bn_momentum']:g}, weight EMA {s.get('weight_ema')}, "
+            f"{s.get('optimizer', 'sgd')} lr {s['lr']:g}, BN momentum {s['bn_momentum']:g}, "
+            f"weight EMA {s.get('weight_ema')}, "
             f"threads {s['threads']} "
             f"(train/val/test {run['n']['n_train']}/{run['n']['n_val']}/{run['n']['n_test']}; "
             f"{run['wall']:.0f} s, of which BN re-estimation {run['seconds']['bn_stats']:.0f} s)"
         )
         lines.append("| epoch | " + " | ".join(str(e + 1) for e in range(len(h["loss"]))) + " |")
         lines.append("|---" * (len(h["loss"]) + 1) + "|")
-        for key in ("val_ce", "val_auc_moving", "val_auc_precise", "test_auc_moving", "test_auc_precise"):
-            if key not in h:  # no validation part (--val-fraction 0)
+        for key in (
+            "val_ce",
+            "val_auc_moving",
+            "val_auc_precise",
+            "test_auc_moving",
+            "test_auc_precise",
+            "test_auc_precise_flip",
+        ):
+            if key not in h:  # no validation part (--val-fraction 0), or a file from before the key
                 continue
             lines.append(f"| {key} | " + " | ".join(f"{v:.2f}" for v in h[key]) + " |")
     return "\n".join(lines)
@@ -115,6 +125,7 @@ def main(argv=None):
     parser.add_argument("--crop", default="pad", choices=("pad", "stretch"))
     parser.add_argument("--margin", type=float, default=None, help="OA crop margin (default: the profile's)")
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--optimizer", default="sgd", choices=("sgd", "adam"))
     parser.add_argument("--momentum", type=float, default=0.99, help="BN moving-average momentum")
     parser.add_argument("--ema", type=float, default=None, help="weight EMA momentum (profile field weight_ema)")
     parser.add_argument(

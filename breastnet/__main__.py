@@ -49,7 +49,13 @@ def _common(parser):
         default=None,
         help="BatchNorm statistics for evaluation (default: the profile's)",
     )
-    parser.add_argument("--lr", type=float, default=None, help="override the profile's SGD learning rate")
+    parser.add_argument("--lr", type=float, default=None, help="override the profile's initial learning rate")
+    parser.add_argument(
+        "--optimizer",
+        choices=CHOICES["optimizer"],
+        default=None,
+        help="sgd: the paper's (momentum 0.9, decay 1e-6); adam: not in the paper (default: the profile's)",
+    )
     parser.add_argument(
         "--precision",
         choices=CHOICES["precision"],
@@ -100,6 +106,7 @@ def _profile(args):
         crop=args.crop,
         bn_stats=args.bn_stats,
         learning_rate=args.lr,
+        optimizer=args.optimizer,
         precision=args.precision,
     )
     if subset == "none":

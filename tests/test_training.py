@@ -11,7 +11,7 @@ from breastnet.model.variants import get_variant
 from breastnet.train.batches import PatchStore
 from breastnet.train.metrics import METRIC_KEYS
 from breastnet.train.profiles import get_profile
-from breastnet.train.trainer import Trainer, paper_optimizer
+from breastnet.train.trainer import Trainer, make_optimizer, optimizer_description, paper_optimizer
 
 
 def test_optimizer_reproduces_legacy_keras_decay():
@@ -21,6 +21,20 @@ def test_optimizer_reproduces_legacy_keras_decay():
     for step in (0, 1, 1000, 10**6):
         lr = float(keras.ops.convert_to_numpy(schedule(step)))
         assert lr == pytest.approx(1e-3 / (1 + 1e-6 * step), rel=1e-6)
+
+
+def test_profile_optimizer_is_built_and_named_in_results():
+    adam = make_optimizer("adam", learning_rate=3e-4)
+    assert isinstance(adam, keras.optimizers.Adam)
+    assert float(keras.ops.convert_to_numpy(adam.learning_rate)) == pytest.approx(3e-4)
+    assert isinstance(make_optimizer("sgd"), keras.optimizers.SGD)
+    assert optimizer_description(3e-4, name="adam").startswith("Adam(lr=0.0003")
+    assert optimizer_description(1e-3).startswith("SGD(lr=0.001, momentum=0.9")
+    assert get_profile("paper").optimizer == "sgd"  # the paper's protocol keeps the paper's optimiser
+    with pytest.raises(ValueError, match="optimizer must be one of"):
+        get_profile("cpu", optimizer="rmsprop")
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        make_optimizer("rmsprop")
 
 
 @pytest.fixture
@@ -38,8 +52,10 @@ def history(result):
     return result["training"]["history"]
 
 
-def test_reinitialised_run_reproduces_the_first_step_for_step(tiny_dataset, setup, tiny_backbone_registered):
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_reinitialised_run_reproduces_the_first_step_for_step(tiny_dataset, setup, tiny_backbone_registered, optimizer):
     profile, split, store = setup
+    profile = replace(profile, optimizer=optimizer)
     trainer = Trainer(profile, verbose=0)
     variant = tiny_backbone_registered("E-DMTL")
     first, f1 = trainer.run(tiny_dataset, store, split, variant, seed=5)
@@ -56,6 +72,12 @@ def test_reinitialised_run_reproduces_the_first_step_for_step(tiny_dataset, setu
     # Back to seed 5 after the kept initial weights moved on to seed 6: built anew, same run.
     back, _ = trainer.run(tiny_dataset, store, split, variant, seed=5)
     np.testing.assert_allclose(history(back)["loss"], history(first)["loss"], rtol=1e-5)
+    # Re-initialising kept the learning rate (Adam holds it in a variable; zeroed, nothing trains)
+    # and training moved the weights away from the seed's initial ones.
+    model = next(iter(trainer.compiled_.values())).model
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(1e-3, rel=1e-3)
+    initial = trainer.initial_weights_[trainer.architecture_key(variant)][1]
+    assert any(not np.allclose(w, w0) for w, w0 in zip(model.get_weights(), initial))
 
 
 def test_alpha_changes_without_a_new_model_or_trace(tiny_dataset, setup, tiny_backbone_registered):

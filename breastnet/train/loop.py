@@ -105,6 +105,11 @@ def predict_rows(model, inputs: dict, batch_size: int) -> dict:
     return {k: np.concatenate([np.asarray(p[k]) for p in parts])[:n] for k in parts[0]}
 
 
+def flipped(inputs: dict) -> dict:
+    """Every stream's images mirrored left to right (NHWC), as training's augmentation flips them."""
+    return {k: np.ascontiguousarray(np.asarray(v)[:, :, ::-1]) for k, v in inputs.items()}
+
+
 def _auc_or_nan(y_true, p) -> float:
     return float(roc_auc_score(y_true, p)) if len(np.unique(y_true)) == 2 else math.nan
 
@@ -163,7 +168,8 @@ class RunEvaluation:
 
     Each epoch's logs (`epoch_logs`): val_ce (plain cross-entropy), val_auc, val_loss
     (CE - alpha*H [+ BI-RADS MSE], the objective), with the profile's statistics; a
-    curve run adds val_auc_moving, val_auc_precise, test_auc_moving, test_auc_precise.
+    curve run adds val_auc_moving, val_auc_precise, test_auc_moving, test_auc_precise and
+    test_auc_precise_flip (each test image's probability averaged with its mirror image's).
     The model's moving statistics are left as training made them, so evaluating never
     changes what training does. When the optimizer averages the weights (`use_ema`),
     each epoch is evaluated with the averaged weights, which stay in place while the
@@ -194,6 +200,13 @@ class RunEvaluation:
         x, y = data[0], data[1]
         return _auc_or_nan(y, predict_rows(self.model.inference, x, self.batch_size)[out_key][:, 1])
 
+    def _flip_auc(self, data) -> float:
+        """AUC of the mean malignancy probability of each image and its mirror image."""
+        x, y = data[0], data[1]
+        p = predict_rows(self.model.inference, x, self.batch_size)["malignancy"][:, 1]
+        q = predict_rows(self.model.inference, flipped(x), self.batch_size)["malignancy"][:, 1]
+        return _auc_or_nan(y, (p + q) / 2)
+
     def epoch_logs(self) -> dict:
         """Validation logs of the current weights (see the class docstring)."""
         logs = {}
@@ -212,6 +225,7 @@ class RunEvaluation:
         if curve:
             assign_statistics(self.model, estimated)
             logs["test_auc_precise"] = self._auc(self.curve_test)
+            logs["test_auc_precise_flip"] = self._flip_auc(self.curve_test)
             if self.val is not None:
                 logs["val_auc_precise"] = self._auc(self.val)
         if moving is not None:

@@ -20,6 +20,7 @@ CHOICES = {
     "monitor": ("val_ce", "val_auc", "val_loss"),
     "bn_stats": ("precise", "moving"),
     "precision": ("float32", "mixed_bfloat16", "mixed_float16"),
+    "optimizer": ("sgd", "adam"),
 }
 
 
@@ -47,7 +48,9 @@ class Profile:
             variance of each BN layer's inputs re-estimated over the run's training
             images before each evaluation) or "moving" (Keras' moving averages).
         bn_momentum: momentum of the backbones' BN moving averages (Keras: 0.99).
-        learning_rate: SGD's initial learning rate (paper: 1e-3).
+        optimizer: "sgd" (the paper's: momentum 0.9, decay 1e-6 per update) or "adam"
+            (Keras' Adam; not in the paper).
+        learning_rate: the optimiser's initial learning rate (paper: 1e-3).
         weight_ema: momentum of an exponential moving average of the trainable weights
             (Polyak averaging, Keras' optimizer option `use_ema`), or None. When set, each
             epoch's validation, early stopping's choice, the test pass and the features use
@@ -88,6 +91,7 @@ class Profile:
     monitor: str = "val_ce"
     bn_stats: str = "precise"
     bn_momentum: float = 0.99
+    optimizer: str = "sgd"
     learning_rate: float = 1e-3
     weight_ema: float | None = None
     batch_size: int = 16

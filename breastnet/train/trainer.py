@@ -4,7 +4,7 @@ The expensive part of a Keras model on CPU is tracing its train step (about two
 minutes for two DenseNet-121 streams). A `Trainer` therefore compiles one model
 per architecture and, for every run (fold, repeat, alpha), re-initialises it in
 place: weights from a freshly built model under the run's seed, optimizer
-state zeroed, alpha assigned to the variable the loss reads. A re-initialised
+variables as compiling left them, alpha assigned to the variable the loss reads. A re-initialised
 run is the same computation as a run on a newly built model with that seed
 (tests/test_training.py checks it), without a new trace.
 
@@ -20,6 +20,8 @@ lr_t = lr / (1 + decay * t) with t the number of *updates* (batches), despite th
 paper's "every epoch". Keras 3 removed `decay`; `InverseTimeDecay(1e-3,
 decay_steps=1, decay_rate=1e-6)` computes exactly that formula. The initial learning
 rate is a profile field (`learning_rate`); the paper's 1e-3 is the `paper` profile's.
+The optimiser itself is a profile field too (`optimizer`: "sgd", the paper's, or "adam",
+a measured deviation; benchmarks/README.md) and is named in every result file.
 """
 
 from __future__ import annotations
@@ -55,17 +57,30 @@ def paper_optimizer(learning_rate: float = LEARNING_RATE, weight_ema: float | No
     `weight_ema`: keep an exponential moving average of the weights with this momentum
     (Keras' `use_ema`; the profile field of the same name), which evaluation swaps in.
     """
-    schedule = keras.optimizers.schedules.InverseTimeDecay(
-        initial_learning_rate=learning_rate, decay_steps=1, decay_rate=DECAY
-    )
-    if weight_ema is None:
-        return keras.optimizers.SGD(learning_rate=schedule, momentum=MOMENTUM)
-    return keras.optimizers.SGD(learning_rate=schedule, momentum=MOMENTUM, use_ema=True, ema_momentum=weight_ema)
+    return make_optimizer("sgd", learning_rate, weight_ema)
 
 
-def optimizer_description(learning_rate: float = LEARNING_RATE, weight_ema: float | None = None) -> str:
-    """What `paper_optimizer(learning_rate, weight_ema)` is, for result files."""
-    text = f"SGD(lr={learning_rate:g}, momentum={MOMENTUM:g}, InverseTimeDecay(decay_steps=1, rate={DECAY:g}))"
+def make_optimizer(name: str = "sgd", learning_rate: float = LEARNING_RATE, weight_ema: float | None = None):
+    """The profile's optimiser: "sgd" (the paper's, see module doc) or "adam" (Keras' defaults otherwise)."""
+    ema = {} if weight_ema is None else {"use_ema": True, "ema_momentum": weight_ema}
+    if name == "sgd":
+        schedule = keras.optimizers.schedules.InverseTimeDecay(
+            initial_learning_rate=learning_rate, decay_steps=1, decay_rate=DECAY
+        )
+        return keras.optimizers.SGD(learning_rate=schedule, momentum=MOMENTUM, **ema)
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=learning_rate, **ema)
+    raise ValueError(f"unknown optimizer {name!r}; known: 'sgd', 'adam'")
+
+
+def optimizer_description(
+    learning_rate: float = LEARNING_RATE, weight_ema: float | None = None, name: str = "sgd"
+) -> str:
+    """What `make_optimizer(name, learning_rate, weight_ema)` is, for result files."""
+    if name == "adam":
+        text = f"Adam(lr={learning_rate:g}, beta_1=0.9, beta_2=0.999, epsilon=1e-07; not the paper's SGD)"
+    else:
+        text = f"SGD(lr={learning_rate:g}, momentum={MOMENTUM:g}, InverseTimeDecay(decay_steps=1, rate={DECAY:g}))"
     return text if weight_ema is None else f"{text}, weights evaluated as their EMA (momentum {weight_ema:g})"
 
 
@@ -75,8 +90,9 @@ def compile_model(
     steps_per_execution: int = 1,
     learning_rate: float = LEARNING_RATE,
     weight_ema: float | None = None,
+    optimizer: str = "sgd",
 ):
-    """Compile with the paper's optimiser and loss (eq. 1 + eq. 3), ready to train.
+    """Compile with the profile's optimiser (the paper's SGD by default) and loss (eq. 1 + eq. 3).
 
     The entropy loss reads `model.alpha`, so alpha changes need no recompilation.
     """
@@ -84,7 +100,7 @@ def compile_model(
     if "birads" in model.output:
         losses["birads"] = keras.losses.MeanSquaredError()  # eq. 1, weight 1 like the CE term
     model.compile(
-        optimizer=paper_optimizer(learning_rate, weight_ema),
+        optimizer=make_optimizer(optimizer, learning_rate, weight_ema),
         loss=losses,
         run_eagerly=run_eagerly,
         steps_per_execution=steps_per_execution,
@@ -118,6 +134,13 @@ class _Compiled:
     size: int
     weights: object
     batchnorm: PreciseBatchNorm
+    # The optimizer's variables as compiling left them (iterations and slots at zero, and a
+    # constant learning rate, which Adam keeps as a variable): what each run starts from.
+    optimizer_start: list = None
+
+    def __post_init__(self):
+        if self.optimizer_start is None:
+            self.optimizer_start = [np.array(ops.convert_to_numpy(v)) for v in self.model.optimizer.variables]
 
 
 class Trainer:
@@ -169,7 +192,12 @@ class Trainer:
             model = self._build(variant, size, self.weights)
             set_momentum(model, profile.bn_momentum)  # before the train step is traced
             model = compile_model(
-                model, profile.run_eagerly, self.steps_per_execution, profile.learning_rate, profile.weight_ema
+                model,
+                profile.run_eagerly,
+                self.steps_per_execution,
+                profile.learning_rate,
+                profile.weight_ema,
+                profile.optimizer,
             )
             model.inference.run_eagerly = profile.run_eagerly  # evaluation traced only if training is
             self.compiled_[key] = _Compiled(model, size, self.weights, PreciseBatchNorm(model, profile.eval_batch_size))
@@ -185,7 +213,7 @@ class Trainer:
             keras.config.set_dtype_policy(previous)
 
     def reinitialize(self, compiled: _Compiled, variant: Variant, seed: int) -> str:
-        """Weights of a freshly built model under `seed`, optimizer state zeroed, alpha set.
+        """Weights of a freshly built model under `seed`, optimizer as compiled, alpha set.
 
         The initial weights depend only on the architecture and the seed, so the last
         seed's are kept per architecture: the runs of one fold (Table 1 rows sharing an
@@ -204,8 +232,9 @@ class Trainer:
             gc.collect()
         _, weights, used = cached
         compiled.model.set_weights(weights)
-        for var in compiled.model.optimizer.variables:
-            var.assign(ops.zeros(var.shape, dtype=var.dtype))
+        # Not zeros: Adam's learning rate is one of the variables (zeroed, nothing trains).
+        for var, start in zip(compiled.model.optimizer.variables, compiled.optimizer_start, strict=True):
+            var.assign(start)
         compiled.model.alpha.assign(float(variant.alpha))
         return used
 
@@ -351,7 +380,7 @@ class Trainer:
             profile=profile,
             dataset=dataset,
             input_size=fitted.size,
-            optimizer=optimizer_description(profile.learning_rate, profile.weight_ema),
+            optimizer=optimizer_description(profile.learning_rate, profile.weight_ema, profile.optimizer),
             determinism=self.determinism_,
             cpu_threads=self.cpu_threads,
             validated=fitted.validated,
