@@ -20,6 +20,7 @@ def test_study_facts_say_synthetic():
     real = report.study_facts([fake_result("DSSL", 0.0, 0)])
     assert "SYNTHETIC" not in real["statement"]
     assert real["bn_stats"] == real["crop"] == real["learning_rate"] == "not recorded"  # an older file
+    assert real["optimizer"] == "not recorded"
 
 
 def test_study_facts_state_the_training_choices():
@@ -33,6 +34,7 @@ def test_study_facts_state_the_training_choices():
     )
     assert facts["bn_stats"] == "precise" and facts["bn_momentum"] == "0.99" and facts["crop"] == "pad"
     assert facts["learning_rate"] == "0.001"
+    assert facts["optimizer"] == NET_CONFIG["optimizer"]  # the result files' description
     assert facts["monitor"] == "val_ce" and facts["min_epochs"] == "1"
     assert facts["early_stopping"] == "val_ce, patience 2, min epochs 1"
     assert facts["weights"] == "random init"  # the networks'; the floor has none
@@ -40,6 +42,7 @@ def test_study_facts_state_the_training_choices():
     html = report.facts_html(facts)
     assert "precise (re-estimated on each run&#x27;s training images)" in html
     assert "<strong>Initial learning rate:</strong> 0.001" in html
+    assert "<strong>Optimiser:</strong> SGD(lr=0.001, momentum=0.9" in html
     assert "<strong>Early stopping:</strong> val_ce, patience 2, min epochs 1" in html
 
 

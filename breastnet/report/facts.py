@@ -72,14 +72,15 @@ def _early_stopping(config: dict):
 def study_facts(results) -> dict:
     """What a results page must state, read from the result files themselves.
 
-    Weights and training choices (BatchNorm statistics, crop, learning rate, early stopping)
+    Weights and training choices (BatchNorm statistics, crop, optimiser, learning rate, early stopping)
     are read from the networks' results; the descriptor floor has none (its weights are the
     study's only when no network ran), and files written before a choice was recorded say
     "not recorded".
 
     Returns a dict: profile, dataset, synthetic, weights, backend, hardware, versions,
     runs, train_minutes (summed over runs, which may have trained two at a time),
-    cpu_threads, citation, statement, bn_stats, bn_momentum, crop, learning_rate,
+    cpu_threads, citation, statement, bn_stats, bn_momentum, crop, learning_rate, optimizer
+    (the optimiser's description in the result files),
     early_stopping (monitor, patience, min epochs in words), monitor, min_epochs.
     """
 
@@ -119,6 +120,7 @@ def study_facts(results) -> dict:
         "bn_momentum": joined((c.get("bn_momentum") for c in nets), "not recorded"),
         "crop": joined((c.get("crop") for c in nets), "not recorded"),
         "learning_rate": joined((_learning_rate(c) for c in nets), "not recorded"),
+        "optimizer": joined((c.get("optimizer") for c in nets), "not recorded"),
         "early_stopping": joined((_early_stopping(c) for c in nets), "not recorded"),
         "monitor": joined((s.get("monitor") for s in stops), "not recorded"),
         "min_epochs": joined((s.get("min_epochs") for s in stops), "not recorded"),

@@ -81,6 +81,7 @@ def facts_html(facts: dict) -> Rich:
         items += [
             ("BatchNorm statistics at evaluation", bn),
             ("Lesion crop", words.get(facts["crop"], facts["crop"])),
+            ("Optimiser", facts.get("optimizer", "not recorded")),
             ("Initial learning rate", facts["learning_rate"]),
             ("Early stopping", facts["early_stopping"]),
         ]
