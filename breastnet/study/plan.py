@@ -63,6 +63,8 @@ def study_folder(out, dataset, profile, weights, create: bool = True) -> Path:
         knobs.pop("precision")  # likewise
     if knobs.get("weight_ema") is None:
         knobs.pop("weight_ema", None)  # likewise
+    if knobs.get("optimizer") == "sgd":
+        knobs.pop("optimizer")  # likewise: every study before the field trained with SGD
     ident = {
         "profile": knobs,
         "weights": str(weights),
