@@ -101,6 +101,8 @@ def profiles_html() -> Rich:
         "size",
         "epochs",
         "patience",
+        "optimizer",
+        "learning_rate",
         "batch_size",
         "folds",
         "repeats",
