@@ -42,6 +42,9 @@ CONFIGS = {
     "project-spe4": ("project", 16, {"steps_per_execution": 4}),
     "project-eager": ("project", 16, {"run_eagerly": True}),
     "project-nondet": ("project", 16, {"deterministic": False}),
+    # The optimiser, one thread each (the `cpu` profile's Adam against the paper's SGD).
+    "project-sgd-1thread": ("project", 16, {"inter_op": 1, "intra_op": 1, "optimizer": "sgd"}),
+    "project-adam-1thread": ("project", 16, {"inter_op": 1, "intra_op": 1, "optimizer": "adam"}),
 }
 
 
@@ -150,6 +153,7 @@ def run_project(size, steps, batch, settings):
         curve_variant=None,
         deterministic=settings.get("deterministic", True),
         run_eagerly=settings.get("run_eagerly", False),
+        optimizer=settings.get("optimizer", get_profile("cpu").optimizer),
     )
     timer = BatchTimer()
     trainer = Trainer(
