@@ -164,16 +164,14 @@ PROFILES: dict[str, Profile] = {
     # on BUS-BRA plateaus after 6-10 epochs, and the epoch that early stopping picks on the
     # ~40-image validation part tests worse than the 10th (mean test AUC 0.84 against 0.86 over
     # three folds), so runs train 10 epochs without early stopping, as the paper trains; one
-    # alpha spectrum (E-DMTL) keeps `make book` under 75 minutes on two cores. Adam instead of
-    # the paper's SGD (2026-12-03): over DSTL's and DMTL's folds 0 and 2 it raised every run's
-    # tenth-epoch test AUC, by 0.01-0.03 (benchmarks/README.md, "Optimiser"); a deviation the
-    # book states.
+    # alpha spectrum (E-DMTL) keeps `make book` under 75 minutes on two cores. The paper's SGD:
+    # a whole BUS-BRA book with Adam (2026-12-03) gave the two-stream rows the same mean test AUC
+    # (0.839 against 0.837; benchmarks/README.md, "Optimiser").
     "cpu": Profile(
         name="cpu",
         size=64,
         epochs=10,
         patience=None,
-        optimizer="adam",
         batch_size=16,
         eval_batch_size=64,
         folds=3,

@@ -20,8 +20,8 @@ lr_t = lr / (1 + decay * t) with t the number of *updates* (batches), despite th
 paper's "every epoch". Keras 3 removed `decay`; `InverseTimeDecay(1e-3,
 decay_steps=1, decay_rate=1e-6)` computes exactly that formula. The initial learning
 rate is a profile field (`learning_rate`); the paper's 1e-3 is the `paper` profile's.
-The optimiser itself is a profile field too (`optimizer`: "sgd", the paper's, or "adam",
-a measured deviation; benchmarks/README.md) and is named in every result file.
+The optimiser itself is a profile field too (`optimizer`: "sgd", the paper's and every profile's, or "adam",
+measured on BUS-BRA without a gain; benchmarks/README.md) and is named in every result file.
 """
 
 from __future__ import annotations
