@@ -82,3 +82,19 @@ def test_bn_statistics_change_evaluation_not_training(separable_dataset, tmp_pat
     assert results["moving"]["config"]["bn_stats"] == "moving"
     p = {k: np.array(r["predictions"]["p_malignant"]) for k, r in results.items()}
     assert np.max(np.abs(p["moving"] - p["precise"])) > 1e-3
+
+
+def test_curve_run_records_test_auc_with_and_without_the_mirror_image(
+    separable_dataset, tmp_path, tiny_backbone_registered
+):
+    """The learning-curve run's per-epoch test AUCs: one value per epoch, each a real AUC."""
+    profile = separable_profile(epochs=3, patience=3)
+    split = cv_splits(separable_dataset.records, n_folds=2, repeats=1, seed=0, val_fraction=0.25)[0]
+    store = PatchStore(separable_dataset, cache_dir=tmp_path, progress=False)
+    trainer = Trainer(profile, verbose=0, curves_for_every_run=True)
+    result, _ = trainer.run(separable_dataset, store, split, tiny_backbone_registered("DSTL"), seed=0)
+    history = result["training"]["history"]
+    for key in ("test_auc_moving", "test_auc_precise", "test_auc_precise_flip"):
+        assert len(history[key]) == 3 and all(0.0 <= v <= 1.0 for v in history[key]), key
+    # With precise statistics the separable set is learnt, mirror-averaged or not.
+    assert history["test_auc_precise_flip"][-1] >= 0.9

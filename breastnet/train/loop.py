@@ -200,12 +200,12 @@ class RunEvaluation:
         x, y = data[0], data[1]
         return _auc_or_nan(y, predict_rows(self.model.inference, x, self.batch_size)[out_key][:, 1])
 
-    def _flip_auc(self, data) -> float:
-        """AUC of the mean malignancy probability of each image and its mirror image."""
-        x, y = data[0], data[1]
+    def _test_aucs(self) -> tuple[float, float]:
+        """Test AUC, and that of each image's probability averaged with its mirror image's."""
+        x, y = self.curve_test[0], self.curve_test[1]
         p = predict_rows(self.model.inference, x, self.batch_size)["malignancy"][:, 1]
         q = predict_rows(self.model.inference, flipped(x), self.batch_size)["malignancy"][:, 1]
-        return _auc_or_nan(y, (p + q) / 2)
+        return _auc_or_nan(y, p), _auc_or_nan(y, (p + q) / 2)
 
     def epoch_logs(self) -> dict:
         """Validation logs of the current weights (see the class docstring)."""
@@ -224,8 +224,7 @@ class RunEvaluation:
             logs.update(self._val_logs(predict_rows(self.model.inference, self.val[0], self.batch_size)))
         if curve:
             assign_statistics(self.model, estimated)
-            logs["test_auc_precise"] = self._auc(self.curve_test)
-            logs["test_auc_precise_flip"] = self._flip_auc(self.curve_test)
+            logs["test_auc_precise"], logs["test_auc_precise_flip"] = self._test_aucs()
             if self.val is not None:
                 logs["val_auc_precise"] = self._auc(self.val)
         if moving is not None:
