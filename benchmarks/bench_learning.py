@@ -51,7 +51,7 @@ def run_curve(args) -> dict:
         val_fraction=args.val_fraction if args.val_fraction is not None else get_profile(args.profile).val_fraction,
         bn_stats="precise",
         curve_variant=args.variant,
-        weights=None,
+        weights=args.weights,
     )
     data = study_dataset(load_dataset(args.data), profile)
     split = [s for s in make_splits(data, profile) if s.fold == args.fold and s.repeat == 0][0]
@@ -74,6 +74,7 @@ def run_curve(args) -> dict:
             "batch_size": profile.batch_size,
             "dataset": data.name,
             "threads": threads,
+            "weights": result["weights"],
         },
         "history": hist,
         "metrics": result["metrics"],
@@ -93,7 +94,7 @@ def table(paths) -> str:
             f"batch {s.get('batch_size', 16)}, crop {s['crop']}, margin {s.get('margin', 0.1):g}, "
             f"{s.get('optimizer', 'sgd')} lr {s['lr']:g}, BN momentum {s['bn_momentum']:g}, "
             f"weight EMA {s.get('weight_ema')}, "
-            f"threads {s['threads']} "
+            f"threads {s['threads']}, weights {s.get('weights', 'random init')} "
             f"(train/val/test {run['n']['n_train']}/{run['n']['n_val']}/{run['n']['n_test']}; "
             f"{run['wall']:.0f} s, of which BN re-estimation {run['seconds']['bn_stats']:.0f} s)"
         )
@@ -132,6 +133,9 @@ def main(argv=None):
         "--val-fraction", type=float, default=None, help="validation share of the training part (0: none)"
     )
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: backend default)")
+    parser.add_argument(
+        "--weights", default=None, help="backbone weights file to start from (default: random init); bench_pretrain.py"
+    )
     parser.add_argument("--out", help="write the curve as JSON here")
     parser.add_argument("--table", nargs="+", help="print the tables of these curve files and exit")
     args = parser.parse_args(argv)
