@@ -31,7 +31,7 @@ def run_curve(args) -> dict:
     from breastnet.study.plan import make_splits, study_dataset
     from breastnet.train.batches import PatchStore
     from breastnet.train.profiles import get_profile
-    from breastnet.train.runtime import limit_cpu_threads
+    from breastnet.train.runtime import cpu_description, limit_cpu_threads
     from breastnet.train.trainer import Trainer
 
     threads = limit_cpu_threads(args.threads) if args.threads else "backend default"
@@ -74,6 +74,7 @@ def run_curve(args) -> dict:
             "batch_size": profile.batch_size,
             "dataset": data.name,
             "threads": threads,
+            "cpu": cpu_description(),
             "weights": result["weights"],
         },
         "history": hist,
@@ -94,7 +95,7 @@ def table(paths) -> str:
             f"batch {s.get('batch_size', 16)}, crop {s['crop']}, margin {s.get('margin', 0.1):g}, "
             f"{s.get('optimizer', 'sgd')} lr {s['lr']:g}, BN momentum {s['bn_momentum']:g}, "
             f"weight EMA {s.get('weight_ema')}, "
-            f"threads {s['threads']}, weights {s.get('weights', 'random init')} "
+            f"threads {s['threads']}, CPU {s.get('cpu', 'not recorded')}, weights {s.get('weights', 'random init')} "
             f"(train/val/test {run['n']['n_train']}/{run['n']['n_val']}/{run['n']['n_test']}; "
             f"{run['wall']:.0f} s, of which BN re-estimation {run['seconds']['bn_stats']:.0f} s)"
         )

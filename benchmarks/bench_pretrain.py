@@ -39,7 +39,7 @@ def pretrain(args) -> dict:
     from breastnet.study.plan import study_dataset
     from breastnet.train.batches import PatchStore
     from breastnet.train.profiles import get_profile
-    from breastnet.train.runtime import limit_cpu_threads
+    from breastnet.train.runtime import cpu_description, limit_cpu_threads
     from breastnet.train.trainer import Trainer
 
     threads = limit_cpu_threads(args.threads) if args.threads else "backend default"
@@ -73,6 +73,7 @@ def pretrain(args) -> dict:
         "profile": args.profile,
         "epochs": args.epochs,
         "threads": threads,
+        "cpu": cpu_description(),
         "wall": time.perf_counter() - start,
         "history": {k: [float(v) for v in vals] for k, vals in fitted.history.items()},
     }
