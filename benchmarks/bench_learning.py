@@ -38,8 +38,7 @@ def run_curve(args) -> dict:
     profile = replace(
         get_profile(args.profile),
         epochs=args.epochs,
-        patience=args.epochs,
-        min_epochs=args.epochs,
+        patience=None,  # a fixed number of epochs, the last one's weights tested
         crop=args.crop,
         margin=args.margin if args.margin is not None else get_profile(args.profile).margin,
         learning_rate=args.lr,

@@ -95,6 +95,21 @@ def test_learning_curve_frame():
     }
 
 
+def test_learning_curve_without_validation_part():
+    # A profile without early stopping trains on the whole training fold: the curve has test AUC only.
+    r = curve_run()
+    r["training"]["best_epoch"] = None
+    r["training"]["history"] = {k: v for k, v in r["training"]["history"].items() if not k.startswith("val")}
+    frame = report.learning_curve_frame([r])
+    assert len(frame) == 2 * 3 and set(frame["split"]) == {"test"}
+    assert report.learning_curve_text(frame) == (
+        "DSTL, repeat 0, fold 0: 3 epochs trained. At the last epoch the test AUC is 0.780 with "
+        "precise BatchNorm statistics and 0.580 with the moving averages; the run had no validation "
+        "part (it trained on its whole training fold). No epoch was restored by early stopping: the "
+        "last epoch's weights were tested."
+    )
+
+
 def test_no_learning_curve():
     frame = report.learning_curve_frame([fake_result("DSTL", 0.0, 0), descriptors_result(0, auc=0.7)])
     assert frame.empty and list(frame.columns) == report.CURVE_COLUMNS

@@ -33,6 +33,9 @@ def test_profile_optimizer_is_built_and_named_in_results():
     assert get_profile("paper").optimizer == "sgd"  # the paper's protocol keeps the paper's optimiser
     with pytest.raises(ValueError, match="optimizer must be one of"):
         get_profile("cpu", optimizer="rmsprop")
+    with pytest.raises(ValueError, match="early stopping .patience 3. needs a validation part"):
+        get_profile("cpu", patience=3)  # the cpu profile holds no validation part out
+    assert get_profile("cpu", patience=3, val_fraction=0.2).patience == 3
     with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
         make_optimizer("rmsprop")
 

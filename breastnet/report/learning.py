@@ -245,9 +245,15 @@ def learning_curve_text(frame: pd.DataFrame) -> str:
         f"{model_label(first['family'], first['alpha'])}, repeat {first['repeat']}, fold {first['fold']}: "
         f"{last} epoch{'s' if last != 1 else ''} trained. At the last epoch the test AUC is "
         f"{fmt(auc(last, 'test', 'precise'))} with precise BatchNorm statistics and "
-        f"{fmt(auc(last, 'test', 'moving'))} with the moving averages (validation: "
-        f"{fmt(auc(last, 'validation', 'precise'))} and {fmt(auc(last, 'validation', 'moving'))})."
+        f"{fmt(auc(last, 'test', 'moving'))} with the moving averages"
     )
+    if (frame["split"] == "validation").any():
+        text += (
+            f" (validation: {fmt(auc(last, 'validation', 'precise'))} and "
+            f"{fmt(auc(last, 'validation', 'moving'))})."
+        )
+    else:
+        text += "; the run had no validation part (it trained on its whole training fold)."
     best = first["best_epoch"]
     if best is not None and pd.notna(best):
         best = int(best)
