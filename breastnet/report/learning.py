@@ -249,8 +249,7 @@ def learning_curve_text(frame: pd.DataFrame) -> str:
     )
     if (frame["split"] == "validation").any():
         text += (
-            f" (validation: {fmt(auc(last, 'validation', 'precise'))} and "
-            f"{fmt(auc(last, 'validation', 'moving'))})."
+            f" (validation: {fmt(auc(last, 'validation', 'precise'))} and {fmt(auc(last, 'validation', 'moving'))})."
         )
     else:
         text += "; the run had no validation part (it trained on its whole training fold)."
