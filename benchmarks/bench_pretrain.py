@@ -61,8 +61,11 @@ def pretrain(args) -> dict:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name.replace(".weights.h5", ".partial.weights.h5"))
-    backbone.save_weights(str(tmp))
-    tmp.replace(out)
+    try:  # a failed or killed save leaves no half-written weights file behind
+        backbone.save_weights(str(tmp))
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)
     summary = {
         "weights_file": str(out),
         "dataset": full.name,
