@@ -170,9 +170,9 @@ PROFILES: dict[str, Profile] = {
     # on BUS-BRA plateaus after 6-10 epochs, and the epoch that early stopping picks on the
     # ~40-image validation part tests worse than the 10th (mean test AUC 0.84 against 0.86 over
     # three folds), so runs train 10 epochs without early stopping, as the paper trains; one
-    # alpha spectrum (E-DMTL) keeps `make book` under 75 minutes on most 2-core machines measured
-    # (39.2 min synthetic, 42.6 BUS-BRA on an AVX-512 AMD EPYC; 96.0 BUS-BRA on an AVX2-only
-    # one; README). The paper's SGD:
+    # alpha spectrum (E-DMTL) keeps `make book` under 75 minutes on two of the three 2-core CPUs
+    # measured (39.2 min synthetic, 42.6 BUS-BRA on an AVX-512 AMD EPYC; 96.0 BUS-BRA on an
+    # AVX2-only one; README). The paper's SGD:
     # a whole BUS-BRA book with Adam (2026-12-03) gave the two-stream rows the same mean test AUC
     # (0.839 against 0.837; benchmarks/README.md, "Optimiser"). Nothing stops early, so no
     # validation part is held out (`val_fraction` 0): the networks train on every image of the
