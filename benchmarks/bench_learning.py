@@ -1,17 +1,23 @@
 """Learning curves: what a run learns per epoch, and what evaluation sees of it.
 
-One run of a variant on one CV fold of a profile's study data, trained for a fixed
-number of epochs (no early stopping), through `breastnet.train.trainer.Trainer` with the
-profile's learning-curve option: after every epoch, validation and test AUC with
-Keras' moving BatchNorm averages ("moving") and with statistics re-estimated from the
-training images ("precise"), validation cross-entropy, and the seconds spent
-re-estimating. Settings that the profile fields change (crop, learning rate, BN
-momentum) are arguments, so that two of them can be set side by side.
+Runs of variants on CV folds (`--variants`, `--folds`; one process, one trace per
+architecture, as a sweep trains them). Each is one run of a variant on one CV fold of a
+profile's study data, trained for a fixed number of epochs (no early stopping), through
+`breastnet.train.trainer.Trainer` with the profile's learning-curve option (off with
+`--no-curve`, as the book trains): after every epoch, validation and test AUC with Keras'
+moving BatchNorm averages ("moving") and with statistics re-estimated from the training
+images ("precise"), validation cross-entropy, and the seconds spent re-estimating. Settings
+that the profile fields change (crop, learning rate and its schedule, BN momentum) are
+arguments, so that two of them can be set side by side.
 
 Usage (two settings at once on a 2-core machine, one thread each):
     .venv/bin/python benchmarks/bench_learning.py --data ../shared/data/BUS-BRA \
         --epochs 15 --crop pad --threads 1 --out benchmarks/results/curve-pad.json
     .venv/bin/python benchmarks/bench_learning.py --table benchmarks/results/curve-*.json
+    # the book's runs of two variants on three folds, last epoch tested only, a cosine schedule:
+    .venv/bin/python benchmarks/bench_learning.py --data ../shared/data/BUS-BRA --epochs 10 --threads 1 \
+        --variants DSTL DMTL --folds 0 1 2 --no-curve --lr-schedule cosine --lr 1e-2 \
+        --out benchmarks/results/cosine/cos1e-2.json
 """
 
 from __future__ import annotations
@@ -23,7 +29,8 @@ import time
 from pathlib import Path
 
 
-def run_curve(args) -> dict:
+def run_curves(args) -> list[dict]:
+    """Every (variant, fold) of the arguments, on one `Trainer` (one trace per architecture)."""
     from dataclasses import replace
 
     from breastnet.data.load import load_dataset
@@ -35,53 +42,65 @@ def run_curve(args) -> dict:
     from breastnet.train.trainer import Trainer
 
     threads = limit_cpu_threads(args.threads) if args.threads else "backend default"
+    base = get_profile(args.profile)
     profile = replace(
-        get_profile(args.profile),
+        base,
         epochs=args.epochs,
         patience=None,  # a fixed number of epochs, the last one's weights tested
         crop=args.crop,
-        margin=args.margin if args.margin is not None else get_profile(args.profile).margin,
+        margin=args.margin if args.margin is not None else base.margin,
         learning_rate=args.lr,
         optimizer=args.optimizer,
-        size=args.size or get_profile(args.profile).size,
-        batch_size=args.batch or get_profile(args.profile).batch_size,
+        lr_schedule=args.lr_schedule,
+        size=args.size or base.size,
+        batch_size=args.batch or base.batch_size,
         bn_momentum=args.momentum,
         weight_ema=args.ema,
-        val_fraction=args.val_fraction if args.val_fraction is not None else get_profile(args.profile).val_fraction,
+        val_fraction=args.val_fraction if args.val_fraction is not None else base.val_fraction,
         bn_stats="precise",
-        curve_variant=args.variant,
+        curve_variant=args.variants[0] if args.curve else None,
         weights=args.weights,
     )
     data = study_dataset(load_dataset(args.data), profile)
-    split = [s for s in make_splits(data, profile) if s.fold == args.fold and s.repeat == 0][0]
-    trainer = Trainer(profile, verbose=0, cpu_threads=threads, curves_for_every_run=True)
-    start = time.perf_counter()
-    result, _ = trainer.run(data, PatchStore(data), split, get_variant(args.variant), seed=profile.seed + split.fold)
-    hist = result["training"]["history"]
-    return {
-        "setting": {
-            "variant": args.variant,
-            "fold": args.fold,
-            "crop": args.crop,
-            "margin": profile.margin,
-            "lr": args.lr,
-            "optimizer": args.optimizer,
-            "bn_momentum": args.momentum,
-            "weight_ema": args.ema,
-            "val_fraction": profile.val_fraction,
-            "size": profile.size,
-            "batch_size": profile.batch_size,
-            "dataset": data.name,
-            "threads": threads,
-            "cpu": cpu_description(),
-            "weights": result["weights"],
-        },
-        "history": hist,
-        "metrics": result["metrics"],
-        "seconds": result["training"]["seconds"],
-        "wall": time.perf_counter() - start,
-        "n": {k: result["dataset"][k] for k in ("n_train", "n_val", "n_test")},
-    }
+    splits = {s.fold: s for s in make_splits(data, profile) if s.repeat == 0}
+    store = PatchStore(data)
+    trainer = Trainer(profile, verbose=0, cpu_threads=threads, curves_for_every_run=args.curve)
+    runs = []
+    for name in args.variants:
+        for fold in args.folds:
+            split = splits[fold]
+            start = time.perf_counter()
+            result, _ = trainer.run(data, store, split, get_variant(name), seed=profile.seed + split.fold)
+            runs.append(
+                {
+                    "setting": {
+                        "variant": name,
+                        "fold": fold,
+                        "crop": args.crop,
+                        "margin": profile.margin,
+                        "lr": args.lr,
+                        "optimizer": args.optimizer,
+                        "lr_schedule": args.lr_schedule,
+                        "epochs": args.epochs,
+                        "bn_momentum": args.momentum,
+                        "weight_ema": args.ema,
+                        "val_fraction": profile.val_fraction,
+                        "size": profile.size,
+                        "batch_size": profile.batch_size,
+                        "dataset": data.name,
+                        "threads": threads,
+                        "cpu": cpu_description(),
+                        "weights": result["weights"],
+                    },
+                    "history": result["training"]["history"],
+                    "metrics": result["metrics"],
+                    "seconds": result["training"]["seconds"],
+                    "wall": time.perf_counter() - start,
+                    "n": {k: result["dataset"][k] for k in ("n_train", "n_val", "n_test")},
+                }
+            )
+            print(f"{name} fold {fold}: test AUC {result['metrics']['auc']:.3f} ({runs[-1]['wall']:.0f} s)", flush=True)
+    return runs
 
 
 def table(paths) -> str:
@@ -92,7 +111,8 @@ def table(paths) -> str:
         lines.append(
             f"\n{s['variant']} fold {s['fold']} on {s['dataset']}, {s['size']} px, "
             f"batch {s.get('batch_size', 16)}, crop {s['crop']}, margin {s.get('margin', 0.1):g}, "
-            f"{s.get('optimizer', 'sgd')} lr {s['lr']:g}, BN momentum {s['bn_momentum']:g}, "
+            f"{s.get('optimizer', 'sgd')} lr {s['lr']:g} ({s.get('lr_schedule', 'inverse_time')}), "
+            f"{len(h['loss'])} epochs, test AUC {run['metrics']['auc']:.3f}, BN momentum {s['bn_momentum']:g}, "
             f"weight EMA {s.get('weight_ema')}, "
             f"threads {s['threads']}, CPU {s.get('cpu', 'not recorded')}, weights {s.get('weights', 'random init')} "
             f"(train/val/test {run['n']['n_train']}/{run['n']['n_val']}/{run['n']['n_test']}; "
@@ -118,8 +138,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", help="dataset path (default: $BREASTNET_DATA, else synthetic)")
     parser.add_argument("--profile", default="cpu")
-    parser.add_argument("--variant", default="DSTL")
-    parser.add_argument("--fold", type=int, default=0)
+    parser.add_argument("--variants", "--variant", nargs="+", default=["DSTL"], help="variants, in order")
+    parser.add_argument("--folds", "--fold", nargs="+", type=int, default=[0], help="CV folds of repeat 0")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--size", type=int, default=0, help="patch side in pixels (0: the profile's)")
     parser.add_argument("--batch", type=int, default=0, help="training batch size (0: the profile's)")
@@ -127,6 +147,13 @@ def main(argv=None):
     parser.add_argument("--margin", type=float, default=None, help="OA crop margin (default: the profile's)")
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--optimizer", default="sgd", choices=("sgd", "adam"))
+    parser.add_argument("--lr-schedule", default="inverse_time", choices=("inverse_time", "cosine"))
+    parser.add_argument(
+        "--no-curve",
+        dest="curve",
+        action="store_false",
+        help="no per-epoch test AUC (a run as the book trains it; only the last epoch is tested)",
+    )
     parser.add_argument("--momentum", type=float, default=0.99, help="BN moving-average momentum")
     parser.add_argument("--ema", type=float, default=None, help="weight EMA momentum (profile field weight_ema)")
     parser.add_argument(
@@ -136,17 +163,24 @@ def main(argv=None):
     parser.add_argument(
         "--weights", default=None, help="backbone weights file to start from (default: random init); bench_pretrain.py"
     )
-    parser.add_argument("--out", help="write the curve as JSON here")
+    parser.add_argument(
+        "--out", help="write the curve as JSON here (several runs: one file each, named ...-VARIANT-fFOLD.json)"
+    )
     parser.add_argument("--table", nargs="+", help="print the tables of these curve files and exit")
     args = parser.parse_args(argv)
     if args.table:
         print(table(args.table))
         return 0
-    run = run_curve(args)
+    runs = run_curves(args)
     if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(run, indent=1))
-        print(table([args.out]))
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        paths = [out] if len(runs) == 1 else []
+        if len(runs) > 1:
+            paths = [out.with_name(f"{out.stem}-{r['setting']['variant']}-f{r['setting']['fold']}.json") for r in runs]
+        for path, run in zip(paths, runs):
+            path.write_text(json.dumps(run, indent=1))
+        print(table(paths))
     return 0
 
 

@@ -57,6 +57,13 @@ def _common(parser):
         help="sgd: the paper's (momentum 0.9, decay 1e-6); adam: not in the paper (default: the profile's)",
     )
     parser.add_argument(
+        "--lr-schedule",
+        choices=CHOICES["lr_schedule"],
+        default=None,
+        help="inverse_time: the paper's per-update decay; cosine: per epoch to 0, not in the paper "
+        "(default: the profile's)",
+    )
+    parser.add_argument(
         "--precision",
         choices=CHOICES["precision"],
         default=None,
@@ -107,6 +114,7 @@ def _profile(args):
         bn_stats=args.bn_stats,
         learning_rate=args.lr,
         optimizer=args.optimizer,
+        lr_schedule=args.lr_schedule,
         precision=args.precision,
     )
     if subset == "none":

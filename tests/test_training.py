@@ -11,7 +11,7 @@ from breastnet.model.variants import get_variant
 from breastnet.train.batches import PatchStore
 from breastnet.train.metrics import METRIC_KEYS
 from breastnet.train.profiles import get_profile
-from breastnet.train.trainer import Trainer, make_optimizer, optimizer_description, paper_optimizer
+from breastnet.train.trainer import Trainer, cosine_rate, make_optimizer, optimizer_description, paper_optimizer
 
 
 def test_optimizer_reproduces_legacy_keras_decay():
@@ -40,6 +40,26 @@ def test_profile_optimizer_is_built_and_named_in_results():
         make_optimizer("rmsprop")
 
 
+def test_cosine_schedule_by_hand():
+    # rate of epoch e of E: lr * (1 + cos(pi e / E)) / 2
+    assert cosine_rate(1e-2, 10, 0) == pytest.approx(1e-2)
+    assert cosine_rate(1e-2, 10, 5) == pytest.approx(5e-3)
+    assert cosine_rate(1e-2, 4, 1) == pytest.approx(1e-2 * (1 + 0.70710678) / 2)  # 8.536e-3
+    assert cosine_rate(1e-2, 4, 3) == pytest.approx(1e-2 * (1 - 0.70710678) / 2)  # 1.464e-3
+    sgd = make_optimizer("sgd", 1e-2, lr_schedule="cosine")  # a plain rate, which the callback sets
+    assert float(keras.ops.convert_to_numpy(sgd.learning_rate)) == pytest.approx(1e-2)
+    sgd.learning_rate = 5e-3
+    assert float(keras.ops.convert_to_numpy(sgd.learning_rate)) == pytest.approx(5e-3)
+    assert optimizer_description(1e-2, lr_schedule="cosine") == (
+        "SGD(lr=0.01, momentum=0.9), cosine schedule per epoch to 0 (not the paper's)"
+    )
+    assert get_profile("paper").lr_schedule == "inverse_time"  # the paper's protocol keeps the paper's decay
+    with pytest.raises(ValueError, match="lr_schedule must be one of"):
+        get_profile("cpu", lr_schedule="step")
+    with pytest.raises(ValueError, match="unknown lr_schedule 'step'"):
+        make_optimizer("sgd", lr_schedule="step")
+
+
 @pytest.fixture
 def setup(tiny_dataset, tmp_path):
     # Compiled (traced) train step on every backend, with a small backbone so tracing is quick.
@@ -55,10 +75,14 @@ def history(result):
     return result["training"]["history"]
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_reinitialised_run_reproduces_the_first_step_for_step(tiny_dataset, setup, tiny_backbone_registered, optimizer):
+@pytest.mark.parametrize(
+    ("optimizer", "lr_schedule"), [("sgd", "inverse_time"), ("adam", "inverse_time"), ("sgd", "cosine")]
+)
+def test_reinitialised_run_reproduces_the_first_step_for_step(
+    tiny_dataset, setup, tiny_backbone_registered, optimizer, lr_schedule
+):
     profile, split, store = setup
-    profile = replace(profile, optimizer=optimizer)
+    profile = replace(profile, optimizer=optimizer, lr_schedule=lr_schedule)
     trainer = Trainer(profile, verbose=0)
     variant = tiny_backbone_registered("E-DMTL")
     first, f1 = trainer.run(tiny_dataset, store, split, variant, seed=5)
@@ -76,9 +100,16 @@ def test_reinitialised_run_reproduces_the_first_step_for_step(tiny_dataset, setu
     back, _ = trainer.run(tiny_dataset, store, split, variant, seed=5)
     np.testing.assert_allclose(history(back)["loss"], history(first)["loss"], rtol=1e-5)
     # Re-initialising kept the learning rate (Adam holds it in a variable; zeroed, nothing trains)
-    # and training moved the weights away from the seed's initial ones.
+    # and training moved the weights away from the seed's initial ones. The cosine schedule set
+    # each epoch's rate, by hand 1e-3 * (1 + cos(pi e / 2)) / 2 for e = 0, 1, and left the last.
     model = next(iter(trainer.compiled_.values())).model
-    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(1e-3, rel=1e-3)
+    last = 5e-4 if lr_schedule == "cosine" else 1e-3
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(last, rel=1e-3)
+    if lr_schedule == "cosine":
+        np.testing.assert_allclose(history(back)["learning_rate"], [1e-3, 5e-4], rtol=1e-5)
+        assert "cosine" in back["config"]["optimizer"]
+    else:
+        assert "learning_rate" not in history(back)
     initial = trainer.initial_weights_[trainer.architecture_key(variant)][1]
     assert any(not np.allclose(w, w0) for w, w0 in zip(model.get_weights(), initial))
 

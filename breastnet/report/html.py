@@ -103,6 +103,7 @@ def profiles_html() -> Rich:
         "patience",
         "optimizer",
         "learning_rate",
+        "lr_schedule",
         "batch_size",
         "folds",
         "repeats",

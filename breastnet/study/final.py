@@ -158,7 +158,9 @@ def fit_final(
         data=data,
         split=split,
         fitted=fitted,
-        optimizer=optimizer_description(profile.learning_rate, profile.weight_ema, profile.optimizer),
+        optimizer=optimizer_description(
+            profile.learning_rate, profile.weight_ema, profile.optimizer, profile.lr_schedule
+        ),
         cv=cross_validated(results, data, profile, trainer.weights, variant),
         seconds=seconds,
         model_file=path.name,

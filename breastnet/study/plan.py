@@ -65,6 +65,8 @@ def study_folder(out, dataset, profile, weights, create: bool = True) -> Path:
         knobs.pop("weight_ema", None)  # likewise
     if knobs.get("optimizer") == "sgd":
         knobs.pop("optimizer")  # likewise: every study before the field trained with SGD
+    if knobs.get("lr_schedule") == "inverse_time":
+        knobs.pop("lr_schedule")  # likewise
     ident = {
         "profile": knobs,
         "weights": str(weights),

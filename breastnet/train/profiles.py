@@ -21,6 +21,7 @@ CHOICES = {
     "bn_stats": ("precise", "moving"),
     "precision": ("float32", "mixed_bfloat16", "mixed_float16"),
     "optimizer": ("sgd", "adam"),
+    "lr_schedule": ("inverse_time", "cosine"),
 }
 
 
@@ -51,6 +52,12 @@ class Profile:
         optimizer: "sgd" (the paper's: momentum 0.9, decay 1e-6 per update) or "adam"
             (Keras' Adam; not in the paper).
         learning_rate: the optimiser's initial learning rate (paper: 1e-3).
+        lr_schedule: "inverse_time" (the paper's SGD decay of 1e-6 per update, in effect a
+            constant rate; Adam: constant) or "cosine" (the rate of epoch e of E is
+            learning_rate * (1 + cos(pi * e / E)) / 2, set at the start of each epoch by Keras'
+            `LearningRateScheduler`: it ends near 0, so the last epoch's weights, which are
+            tested, are a settled point of the run rather than a step of a noisy walk). Not in
+            the paper.
         weight_ema: momentum of an exponential moving average of the trainable weights
             (Polyak averaging, Keras' optimizer option `use_ema`), or None. When set, each
             epoch's validation, early stopping's choice, the test pass and the features use
@@ -94,6 +101,7 @@ class Profile:
     bn_momentum: float = 0.99
     optimizer: str = "sgd"
     learning_rate: float = 1e-3
+    lr_schedule: str = "inverse_time"
     weight_ema: float | None = None
     batch_size: int = 16
     eval_batch_size: int = 32

@@ -60,27 +60,56 @@ def paper_optimizer(learning_rate: float = LEARNING_RATE, weight_ema: float | No
     return make_optimizer("sgd", learning_rate, weight_ema)
 
 
-def make_optimizer(name: str = "sgd", learning_rate: float = LEARNING_RATE, weight_ema: float | None = None):
-    """The profile's optimiser: "sgd" (the paper's, see module doc) or "adam" (Keras' defaults otherwise)."""
+def make_optimizer(
+    name: str = "sgd",
+    learning_rate: float = LEARNING_RATE,
+    weight_ema: float | None = None,
+    lr_schedule: str = "inverse_time",
+):
+    """The profile's optimiser: "sgd" (the paper's, see module doc) or "adam" (Keras' defaults otherwise).
+
+    `lr_schedule` "cosine": a plain rate, which `cosine_scheduler` sets at each epoch's start
+    (instead of the paper's per-update decay, which SGD would otherwise apply).
+    """
+    if lr_schedule not in ("inverse_time", "cosine"):
+        raise ValueError(f"unknown lr_schedule {lr_schedule!r}; known: 'inverse_time', 'cosine'")
     ema = {} if weight_ema is None else {"use_ema": True, "ema_momentum": weight_ema}
     if name == "sgd":
-        schedule = keras.optimizers.schedules.InverseTimeDecay(
-            initial_learning_rate=learning_rate, decay_steps=1, decay_rate=DECAY
-        )
-        return keras.optimizers.SGD(learning_rate=schedule, momentum=MOMENTUM, **ema)
+        rate = learning_rate
+        if lr_schedule == "inverse_time":
+            rate = keras.optimizers.schedules.InverseTimeDecay(
+                initial_learning_rate=learning_rate, decay_steps=1, decay_rate=DECAY
+            )
+        return keras.optimizers.SGD(learning_rate=rate, momentum=MOMENTUM, **ema)
     if name == "adam":
         return keras.optimizers.Adam(learning_rate=learning_rate, **ema)
     raise ValueError(f"unknown optimizer {name!r}; known: 'sgd', 'adam'")
 
 
+def cosine_rate(learning_rate: float, epochs: int, epoch: int) -> float:
+    """The rate of `epoch` (0-based) of `epochs` under the cosine schedule:
+    learning_rate * (1 + cos(pi * epoch / epochs)) / 2, from learning_rate down towards 0."""
+    return float(learning_rate * 0.5 * (1.0 + np.cos(np.pi * epoch / epochs)))
+
+
+def cosine_scheduler(learning_rate: float, epochs: int) -> keras.callbacks.LearningRateScheduler:
+    """Keras' `LearningRateScheduler` setting `cosine_rate` at the start of every epoch (and
+    logging it as `learning_rate`, so each result file's history has the rates used)."""
+    return keras.callbacks.LearningRateScheduler(lambda epoch, lr: cosine_rate(learning_rate, epochs, epoch))
+
+
 def optimizer_description(
-    learning_rate: float = LEARNING_RATE, weight_ema: float | None = None, name: str = "sgd"
+    learning_rate: float = LEARNING_RATE, weight_ema: float | None = None, name: str = "sgd", lr_schedule="inverse_time"
 ) -> str:
-    """What `make_optimizer(name, learning_rate, weight_ema)` is, for result files."""
+    """What `make_optimizer(name, learning_rate, weight_ema, lr_schedule)` is, for result files."""
     if name == "adam":
         text = f"Adam(lr={learning_rate:g}, beta_1=0.9, beta_2=0.999, epsilon=1e-07; not the paper's SGD)"
+    elif lr_schedule == "cosine":
+        text = f"SGD(lr={learning_rate:g}, momentum={MOMENTUM:g})"
     else:
         text = f"SGD(lr={learning_rate:g}, momentum={MOMENTUM:g}, InverseTimeDecay(decay_steps=1, rate={DECAY:g}))"
+    if lr_schedule == "cosine":
+        text += ", cosine schedule per epoch to 0 (not the paper's)"
     return text if weight_ema is None else f"{text}, weights evaluated as their EMA (momentum {weight_ema:g})"
 
 
@@ -91,6 +120,7 @@ def compile_model(
     learning_rate: float = LEARNING_RATE,
     weight_ema: float | None = None,
     optimizer: str = "sgd",
+    lr_schedule: str = "inverse_time",
 ):
     """Compile with the profile's optimiser (the paper's SGD by default) and loss (eq. 1 + eq. 3).
 
@@ -100,7 +130,7 @@ def compile_model(
     if "birads" in model.output:
         losses["birads"] = keras.losses.MeanSquaredError()  # eq. 1, weight 1 like the CE term
     model.compile(
-        optimizer=make_optimizer(optimizer, learning_rate, weight_ema),
+        optimizer=make_optimizer(optimizer, learning_rate, weight_ema, lr_schedule),
         loss=losses,
         run_eagerly=run_eagerly,
         steps_per_execution=steps_per_execution,
@@ -198,6 +228,7 @@ class Trainer:
                 profile.learning_rate,
                 profile.weight_ema,
                 profile.optimizer,
+                profile.lr_schedule,
             )
             model.inference.run_eagerly = profile.run_eagerly  # evaluation traced only if training is
             self.compiled_[key] = _Compiled(model, size, self.weights, PreciseBatchNorm(model, profile.eval_batch_size))
@@ -272,6 +303,8 @@ class Trainer:
 
         callbacks, timer, stopper, val = list(self.callbacks), EpochTimer(), None, None
         callbacks.append(timer)
+        if profile.lr_schedule == "cosine":
+            callbacks.append(cosine_scheduler(profile.learning_rate, profile.epochs))
         if len(split.val):
             val_records = [records[i] for i in split.val]
             val = (
@@ -380,7 +413,9 @@ class Trainer:
             profile=profile,
             dataset=dataset,
             input_size=fitted.size,
-            optimizer=optimizer_description(profile.learning_rate, profile.weight_ema, profile.optimizer),
+            optimizer=optimizer_description(
+                profile.learning_rate, profile.weight_ema, profile.optimizer, profile.lr_schedule
+            ),
             determinism=self.determinism_,
             cpu_threads=self.cpu_threads,
             validated=fitted.validated,
