@@ -57,6 +57,7 @@ def run_curves(args) -> list[dict]:
         bn_momentum=args.momentum,
         weight_ema=args.ema,
         val_fraction=args.val_fraction if args.val_fraction is not None else base.val_fraction,
+        folds=args.cv_folds or base.folds,
         bn_stats="precise",
         curve_variant=args.variants[0] if args.curve else None,
         weights=args.weights,
@@ -82,6 +83,7 @@ def run_curves(args) -> list[dict]:
                         "optimizer": args.optimizer,
                         "lr_schedule": args.lr_schedule,
                         "epochs": args.epochs,
+                        "cv_folds": profile.folds,
                         "bn_momentum": args.momentum,
                         "weight_ema": args.ema,
                         "val_fraction": profile.val_fraction,
@@ -140,6 +142,7 @@ def main(argv=None):
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--variants", "--variant", nargs="+", default=["DSTL"], help="variants, in order")
     parser.add_argument("--folds", "--fold", nargs="+", type=int, default=[0], help="CV folds of repeat 0")
+    parser.add_argument("--cv-folds", type=int, default=0, help="folds per CV repeat (0: the profile's)")
     parser.add_argument("--epochs", type=int, default=15)
     parser.add_argument("--size", type=int, default=0, help="patch side in pixels (0: the profile's)")
     parser.add_argument("--batch", type=int, default=0, help="training batch size (0: the profile's)")

@@ -114,6 +114,15 @@ def test_reinitialised_run_reproduces_the_first_step_for_step(
     assert any(not np.allclose(w, w0) for w, w0 in zip(model.get_weights(), initial))
 
 
+def test_a_diverged_run_is_a_clear_error_not_a_result(tiny_dataset, setup, tiny_backbone_registered):
+    # Found 2026-12-06: DMTL on the cosine schedule from lr 1e-2 went to NaN, and the run died
+    # inside scikit-learn's AUC with "Input contains NaN". Keras' TerminateOnNaN ends it; the run names itself.
+    profile, split, store = setup
+    profile = replace(profile, learning_rate=1e12)
+    with pytest.raises(FloatingPointError, match=r"DMTL \(alpha 0\), fold 0 of repeat 0, seed 3: training diverged"):
+        Trainer(profile, verbose=0).run(tiny_dataset, store, split, tiny_backbone_registered("DMTL"), seed=3)
+
+
 def test_alpha_changes_without_a_new_model_or_trace(tiny_dataset, setup, tiny_backbone_registered):
     profile, split, store = setup
     trainer = Trainer(profile, verbose=0)

@@ -111,7 +111,11 @@ def flipped(inputs: dict) -> dict:
 
 
 def _auc_or_nan(y_true, p) -> float:
-    return float(roc_auc_score(y_true, p)) if len(np.unique(y_true)) == 2 else math.nan
+    """AUC, or NaN where it is undefined: one class only, or predictions that are not finite
+    (a diverged run, which the trainer then reports as such)."""
+    if len(np.unique(y_true)) != 2 or not np.isfinite(p).all():
+        return math.nan
+    return float(roc_auc_score(y_true, p))
 
 
 class AveragedWeights:
@@ -185,6 +189,8 @@ class RunEvaluation:
     def _val_logs(self, out) -> dict:
         x, y, z = self.val
         p = np.asarray(out["malignancy"])[:, 1]
+        if not np.isfinite(p).all():  # diverged: no score is defined (the trainer says so after training)
+            return {"val_ce": math.nan, "val_auc": math.nan, "val_loss": math.nan}
         probs = np.stack([1 - p, p], axis=1)
         ce = float(log_loss(y, p, labels=[0, 1]))
         logs = {

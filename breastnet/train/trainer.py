@@ -140,6 +140,27 @@ def compile_model(
     return model
 
 
+def raise_if_diverged(variant: Variant, split, seed: int, profile, history=None, outputs=None) -> None:
+    """A clear error when a run's training loss (`history`) or its test predictions (`outputs`)
+    stopped being finite (Keras' `TerminateOnNaN` has ended training at the first NaN loss):
+    no metric of such a run would mean anything, so no result is written."""
+    what = None
+    losses = np.asarray((history or {}).get("loss", []), dtype=np.float64)
+    if (~np.isfinite(losses)).any():
+        epoch = int(np.flatnonzero(~np.isfinite(losses))[0])
+        what = f"training loss {losses[epoch]} in epoch {epoch + 1}"
+    elif outputs is not None and (~np.isfinite(np.asarray(outputs, dtype=np.float64))).any():
+        bad = ~np.isfinite(np.asarray(outputs, dtype=np.float64)).reshape(len(outputs), -1).all(axis=1)
+        what = f"{int(bad.sum())} of {len(outputs)} test predictions not finite"
+    if what is not None:
+        raise FloatingPointError(
+            f"{variant.name} (alpha {variant.alpha:g}), fold {split.fold} of repeat {split.repeat}, seed {seed}: "
+            f"training diverged ({what}) with {profile.optimizer} at learning rate {profile.learning_rate:g} "
+            f"({profile.lr_schedule} schedule); no result is written. A lower learning_rate in the profile "
+            "trains it (the paper's is 1e-3)."
+        )
+
+
 @dataclass
 class Fitted:
     """A trained run before its test pass: the model and how it was trained."""
@@ -302,7 +323,7 @@ class Trainer:
         batches = TrainBatches(streams, _targets(train_records, variant), profile.batch_size, preprocess, seed=seed)
 
         callbacks, timer, stopper, val = list(self.callbacks), EpochTimer(), None, None
-        callbacks.append(timer)
+        callbacks += [timer, keras.callbacks.TerminateOnNaN()]
         if profile.lr_schedule == "cosine":
             callbacks.append(cosine_scheduler(profile.learning_rate, profile.epochs))
         if len(split.val):
@@ -344,6 +365,7 @@ class Trainer:
             after_epoch=evaluation.epoch_done if evaluated else None,
             verbose=self.verbose,
         )
+        raise_if_diverged(variant, split, seed, profile, history=history.history)
         best_epoch = None
         if stopper is not None and stopper.best_weights is not None:
             best_epoch = int(stopper.best_epoch) + 1  # restored: averaged weights when weight_ema is set
@@ -400,6 +422,7 @@ class Trainer:
         t_eval = time.perf_counter()
         out = predict_rows(fitted.model.inference, test_x, profile.eval_batch_size)
         probs = np.asarray(out["malignancy"])
+        raise_if_diverged(variant, split, seed, profile, outputs=probs)
         features = np.asarray(out["features"])
         metrics, predictions = score_test_images(
             test_records, probs[:, 1], np.asarray(out["birads"])[:, 0] if variant.multitask else None
