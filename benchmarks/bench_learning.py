@@ -29,13 +29,22 @@ import time
 from pathlib import Path
 
 
-def run_curves(args) -> list[dict]:
-    """Every (variant, fold) of the arguments, on one `Trainer` (one trace per architecture)."""
+def run_path(out: Path, variant: str, fold: int, several: bool) -> Path:
+    """Where a run's curve goes: `out` itself, or `out` with -VARIANT-fFOLD when several runs."""
+    return out.with_name(f"{out.stem}-{variant}-f{fold}.json") if several else out
+
+
+def run_curves(args) -> list[Path]:
+    """Every (variant, fold) of the arguments, on one `Trainer` (one trace per architecture).
+
+    Each run's file is written (atomically) as soon as it finishes, so a run that fails or a
+    kill loses none of the runs before it."""
     from dataclasses import replace
 
     from breastnet.data.load import load_dataset
     from breastnet.model.variants import get_variant
     from breastnet.study.plan import make_splits, study_dataset
+    from breastnet.study.results import _atomic_write_bytes
     from breastnet.train.batches import PatchStore
     from breastnet.train.profiles import get_profile
     from breastnet.train.runtime import cpu_description, limit_cpu_threads
@@ -66,43 +75,45 @@ def run_curves(args) -> list[dict]:
     splits = {s.fold: s for s in make_splits(data, profile) if s.repeat == 0}
     store = PatchStore(data)
     trainer = Trainer(profile, verbose=0, cpu_threads=threads, curves_for_every_run=args.curve)
-    runs = []
+    out, several = Path(args.out), len(args.variants) * len(args.folds) > 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
     for name in args.variants:
         for fold in args.folds:
             split = splits[fold]
             start = time.perf_counter()
             result, _ = trainer.run(data, store, split, get_variant(name), seed=profile.seed + split.fold)
-            runs.append(
-                {
-                    "setting": {
-                        "variant": name,
-                        "fold": fold,
-                        "crop": args.crop,
-                        "margin": profile.margin,
-                        "lr": args.lr,
-                        "optimizer": args.optimizer,
-                        "lr_schedule": args.lr_schedule,
-                        "epochs": args.epochs,
-                        "cv_folds": profile.folds,
-                        "bn_momentum": args.momentum,
-                        "weight_ema": args.ema,
-                        "val_fraction": profile.val_fraction,
-                        "size": profile.size,
-                        "batch_size": profile.batch_size,
-                        "dataset": data.name,
-                        "threads": threads,
-                        "cpu": cpu_description(),
-                        "weights": result["weights"],
-                    },
-                    "history": result["training"]["history"],
-                    "metrics": result["metrics"],
-                    "seconds": result["training"]["seconds"],
-                    "wall": time.perf_counter() - start,
-                    "n": {k: result["dataset"][k] for k in ("n_train", "n_val", "n_test")},
-                }
-            )
-            print(f"{name} fold {fold}: test AUC {result['metrics']['auc']:.3f} ({runs[-1]['wall']:.0f} s)", flush=True)
-    return runs
+            run = {
+                "setting": {
+                    "variant": name,
+                    "fold": fold,
+                    "crop": args.crop,
+                    "margin": profile.margin,
+                    "lr": args.lr,
+                    "optimizer": args.optimizer,
+                    "lr_schedule": args.lr_schedule,
+                    "epochs": args.epochs,
+                    "cv_folds": profile.folds,
+                    "bn_momentum": args.momentum,
+                    "weight_ema": args.ema,
+                    "val_fraction": profile.val_fraction,
+                    "size": profile.size,
+                    "batch_size": profile.batch_size,
+                    "dataset": data.name,
+                    "threads": threads,
+                    "cpu": cpu_description(),
+                    "weights": result["weights"],
+                },
+                "history": result["training"]["history"],
+                "metrics": result["metrics"],
+                "seconds": result["training"]["seconds"],
+                "wall": time.perf_counter() - start,
+                "n": {k: result["dataset"][k] for k in ("n_train", "n_val", "n_test")},
+            }
+            paths.append(run_path(out, name, fold, several))
+            _atomic_write_bytes(paths[-1], json.dumps(run, indent=1).encode())
+            print(f"{name} fold {fold}: test AUC {result['metrics']['auc']:.3f} ({run['wall']:.0f} s)", flush=True)
+    return paths
 
 
 def table(paths) -> str:
@@ -167,23 +178,16 @@ def main(argv=None):
         "--weights", default=None, help="backbone weights file to start from (default: random init); bench_pretrain.py"
     )
     parser.add_argument(
-        "--out", help="write the curve as JSON here (several runs: one file each, named ...-VARIANT-fFOLD.json)"
+        "--out",
+        default="benchmarks/results/learning/curve.json",
+        help="write the curve as JSON here (several runs: one file each, named ...-VARIANT-fFOLD.json)",
     )
     parser.add_argument("--table", nargs="+", help="print the tables of these curve files and exit")
     args = parser.parse_args(argv)
     if args.table:
         print(table(args.table))
         return 0
-    runs = run_curves(args)
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        paths = [out] if len(runs) == 1 else []
-        if len(runs) > 1:
-            paths = [out.with_name(f"{out.stem}-{r['setting']['variant']}-f{r['setting']['fold']}.json") for r in runs]
-        for path, run in zip(paths, runs):
-            path.write_text(json.dumps(run, indent=1))
-        print(table(paths))
+    print(table(run_curves(args)))
     return 0
 
 
