@@ -10,8 +10,9 @@ from breastnet.data.splits import cv_splits
 from breastnet.model.variants import get_variant
 from breastnet.train.batches import PatchStore
 from breastnet.train.metrics import METRIC_KEYS
+from breastnet.train.optimizer import cosine_rate, make_optimizer, optimizer_description, paper_optimizer
 from breastnet.train.profiles import get_profile
-from breastnet.train.trainer import Trainer, cosine_rate, make_optimizer, optimizer_description, paper_optimizer
+from breastnet.train.trainer import Trainer
 
 
 def test_optimizer_reproduces_legacy_keras_decay():

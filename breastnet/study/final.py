@@ -33,9 +33,10 @@ from ..data.problems import raise_if_fatal
 from ..data.splits import Split, inner_validation
 from ..model.variants import family
 from ..train.batches import PatchStore
+from ..train.optimizer import optimizer_description
 from ..train.result import early_stopping_record
 from ..train.runtime import provenance
-from ..train.trainer import Trainer, optimizer_description
+from ..train.trainer import Trainer
 from .plan import study_dataset, study_folder
 from .results import _atomic_write_bytes, load_results
 

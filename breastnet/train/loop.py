@@ -83,6 +83,27 @@ def fit_batches(model, batches, epochs, callbacks, evaluate_epoch=None, after_ep
     return history
 
 
+def raise_if_diverged(variant, split, seed: int, profile, history=None, outputs=None) -> None:
+    """A clear error when a run's training loss (`history`) or its test predictions (`outputs`)
+    stopped being finite (Keras' `TerminateOnNaN` has ended training at the first NaN loss):
+    no metric of such a run would mean anything, so no result is written."""
+    what = None
+    losses = np.asarray((history or {}).get("loss", []), dtype=np.float64)
+    if (~np.isfinite(losses)).any():
+        epoch = int(np.flatnonzero(~np.isfinite(losses))[0])
+        what = f"training loss {losses[epoch]} in epoch {epoch + 1}"
+    elif outputs is not None and (~np.isfinite(np.asarray(outputs, dtype=np.float64))).any():
+        bad = ~np.isfinite(np.asarray(outputs, dtype=np.float64)).reshape(len(outputs), -1).all(axis=1)
+        what = f"{int(bad.sum())} of {len(outputs)} test predictions not finite"
+    if what is not None:
+        raise FloatingPointError(
+            f"{variant.name} (alpha {variant.alpha:g}), fold {split.fold} of repeat {split.repeat}, seed {seed}: "
+            f"training diverged ({what}) with {profile.optimizer} at learning rate {profile.learning_rate:g} "
+            f"({profile.lr_schedule} schedule); no result is written. A lower learning_rate in the profile "
+            "trains it (the paper's is 1e-3)."
+        )
+
+
 def _pad_rows(n: int, batch: int) -> np.ndarray:
     """Row indices padding n rows up to a multiple of batch (repeating row 0)."""
     total = max(batch, int(math.ceil(n / batch)) * batch)
