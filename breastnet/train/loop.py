@@ -99,8 +99,8 @@ def raise_if_diverged(variant, split, seed: int, profile, history=None, outputs=
         raise FloatingPointError(
             f"{variant.name} (alpha {variant.alpha:g}), fold {split.fold} of repeat {split.repeat}, seed {seed}: "
             f"training diverged ({what}) with {profile.optimizer} at learning rate {profile.learning_rate:g} "
-            f"({profile.lr_schedule} schedule); no result is written. A lower learning_rate in the profile "
-            "trains it (the paper's is 1e-3)."
+            f"({profile.lr_schedule} schedule); no result is written. Try a lower learning_rate in the profile "
+            "(the paper's is 1e-3)."
         )
 
 
