@@ -1,4 +1,5 @@
-"""Command line: `python -m breastnet {train,sweep,plan,check,patches,summary,fit,predict,evaluate,phantoms}`."""
+"""Command line: `python -m breastnet {train,sweep,plan,check,patches,summary,fit,predict,evaluate,external,phantoms,
+data}` (`data busbra`: download BUS-BRA)."""
 
 from __future__ import annotations
 
@@ -204,11 +205,14 @@ def main(argv=None) -> int:
     summary = sub.add_parser("summary", help="summary table of a results folder")
     summary.add_argument("folder")
 
-    from . import cli_models
+    from . import cli_data, cli_models
 
     cli_models.add_parsers(sub, _common)
+    cli_data.add_parser(sub)
 
     args = parser.parse_args(argv)
+    if args.command == cli_data.COMMAND:
+        return cli_data.run(args)
     if args.command in cli_models.COMMANDS:
         return cli_models.run(args, _profile)
     if args.command == "train":

