@@ -70,6 +70,14 @@ def _common(parser):
         default=None,
         help="Keras dtype policy of the networks (default: the profile's, float32); mixed_* for GPUs",
     )
+    parser.add_argument(
+        "--heldout",
+        choices=CHOICES["heldout"],
+        default=None,
+        help="rest: also train the held-out rows on the whole subset and test them on every image of the "
+        "patients outside it; none: cross-validation only (default: the profile's)",
+    )
+    parser.add_argument("--seeds", type=int, default=None, help="training seeds of each held-out row (R)")
     parser.add_argument("--quiet", action="store_true", help="no per-epoch lines")
     parser.add_argument(
         "--workers",
@@ -117,6 +125,8 @@ def _profile(args):
         optimizer=args.optimizer,
         lr_schedule=args.lr_schedule,
         precision=args.precision,
+        heldout=args.heldout,
+        seeds=args.seeds,
     )
     if subset == "none":
         profile = profile.replace(subset=None)

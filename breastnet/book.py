@@ -4,8 +4,9 @@
 
 1. Each template of `notebooks/` is executed with papermill into `book/generated/`
    (git-ignored): 01_data, one 02_variant per Table 1 row of the profile, 03_alpha_spectra,
-   04_pca, 05_results. The notebooks train nothing themselves beyond what
-   `breastnet.study.sweep.run_sweep` finds missing, so a second build only re-renders.
+   04_pca, 05_results, 07_heldout (the claims on the held-out patients), 06_external. The
+   notebooks train nothing themselves beyond what `breastnet.study.sweep.run_sweep` finds
+   missing, so a second build only re-renders.
 2. `jupyter-book build` (config `_config.yml` and `_toc.yml` at the repository root,
    execution off) writes `_build/html/`.
 
@@ -28,7 +29,7 @@ from .model.variants import TABLE1
 from .publish import build_html, build_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES = ("01_data", "02_variant", "03_alpha_spectra", "04_pca", "05_results")
+TEMPLATES = ("01_data", "02_variant", "03_alpha_spectra", "04_pca", "05_results", "07_heldout", "06_external")
 
 
 @dataclass
@@ -67,7 +68,7 @@ def plan_notebooks(profile) -> list[tuple[str, str, dict]]:
     plan = [("01_data", "01_data", {})]
     plan += [("02_variant", variant_notebook_name(v), {"variant": v}) for v in TABLE1 if v in profile.variants]
     plan += [("03_alpha_spectra", "03_alpha_spectra", {}), ("04_pca", "04_pca", {}), ("05_results", "05_results", {})]
-    plan += [("06_external", "06_external", {})]
+    plan += [("07_heldout", "07_heldout", {}), ("06_external", "06_external", {})]
     return plan
 
 

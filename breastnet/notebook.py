@@ -50,6 +50,7 @@ class Plan:
     folder: Path
     runs: list
     done: dict = field(default_factory=dict)
+    heldout: object = None  # the study's `HeldOut` (`breastnet.study.heldout`), or None
 
     @property
     def missing(self) -> list:
@@ -58,8 +59,13 @@ class Plan:
 
     @property
     def results(self) -> list[dict]:
-        """The result dicts of the finished runs, in plan order (what `run_sweep` returns)."""
-        return [self.done[spec.filename] for spec in self.runs if spec.filename in self.done]
+        """The result dicts of the finished CV runs, in plan order (what `run_sweep` returns)."""
+        return [self.done[s.filename] for s in self.runs if s.filename in self.done and s.heldout is None]
+
+    @property
+    def heldout_results(self) -> list[dict]:
+        """The result dicts of the finished held-out runs, in plan order."""
+        return [self.done[s.filename] for s in self.runs if s.filename in self.done and s.heldout is not None]
 
 
 def rough_minutes(plan: Plan, profile) -> tuple[float, str]:
@@ -123,13 +129,16 @@ class Page:
         return study_dataset(self.dataset, self.profile)
 
     def plan(self, variants=None, alphas=None, spectra=True) -> Plan:
-        """The runs `run_sweep` would plan with these arguments (see `breastnet.study.plan.plan_runs`),
-        and the result files of those that are done; trains nothing."""
-        from .study.plan import finished_results, planned_runs, study_folder
+        """The runs `run_sweep` would plan with these arguments (the CV runs of
+        `breastnet.study.plan.plan_runs`, then the held-out runs of `plan_heldout`), and the result
+        files of those that are done; trains nothing."""
+        from .study.plan import finished_results, planned_heldout, planned_runs, study_folder
 
         study, _, runs = planned_runs(self.dataset, self.profile, variants, alphas, spectra)
-        plan = Plan(study_folder(self.results, study, self.profile, self.profile.weights), runs)
-        plan.done.update(finished_results(plan.folder, runs))
+        heldout, ho_runs = planned_heldout(self.dataset, study, self.profile, variants, alphas, spectra)
+        plan = Plan(study_folder(self.results, study, self.profile, self.profile.weights), runs + ho_runs)
+        plan.heldout = heldout
+        plan.done.update(finished_results(plan.folder, plan.runs))
         return plan
 
     def train_missing_runs(self, variants=None, alphas=None, spectra=True, verbose=2, workers=1, log=print):
@@ -146,7 +155,8 @@ class Page:
             log: where the lines go.
 
         Returns:
-            (folder, results): the study folder and the result dicts of the planned runs, in plan order.
+            (folder, results): the study folder and the result dicts of the planned CV runs, in plan
+            order (the held-out runs' results: `heldout_results`).
         """
         plan = self.plan(variants, alphas, spectra)
         missing = plan.missing
@@ -174,6 +184,12 @@ class Page:
             log=log,
             workers=workers,
         )
+
+    def heldout_results(self, variants=None, alphas=None, spectra=True) -> tuple[object, list[dict]]:
+        """(HeldOut or None, the finished held-out runs' results) of these arguments; trains nothing
+        (`train_missing_runs` with the same arguments trains what is missing)."""
+        plan = self.plan(variants, alphas, spectra)
+        return plan.heldout, plan.heldout_results
 
     def external_results(self, external, log=print) -> list[dict]:
         """External validation (`breastnet.study.external.run_external`), visibly.

@@ -23,6 +23,7 @@ def one_machine(monkeypatch):
 
 def test_work_is_images_x_streams_x_epochs(tiny_dataset, one_machine):
     profile = replace(get_profile("smoke"), subset=None, folds=2, epochs=3, size=64, max_folds=None)
+    # No subset: no patient outside it, no held-out runs (tests/test_heldout.py).
     result = est.estimate(tiny_dataset, profile, variants=["DSSL", "DSTL", "Han2017", "Descriptors"], spectra=False)
     train = sum(len(s.train) for s in cv_splits(tiny_dataset.records, 2, 1, profile.seed, profile.val_fraction))
     # per epoch and fold: DSSL 1 stream, DSTL 2 streams, Han2017 4 margins (on Inception-v3, whose

@@ -60,7 +60,8 @@ def test_ray_engine_writes_the_files_of_the_local_pool(tmp_path, capsys, monkeyp
     folder = capsys.readouterr().out.strip()  # the cache key of the publishing workflow
     assert {str(Path(r["path"]).parent) for r in pool.values()} == {folder}
     log, on_ray = _sweep_cli(tmp_path / "ray", "--engine", "ray", "--cpus-per-worker", "1", cache=tmp_path / "cache")
-    assert "4 runs in 2 architecture blocks over 2 Ray workers x 1 CPU (1 threads)" in log
+    # 2 CV folds and 2 held-out seeds of each variant, in one block per architecture
+    assert "8 runs in 2 architecture blocks over 2 Ray workers x 1 CPU (1 threads)" in log
     assert sorted(on_ray) == sorted(pool) and len(pool) == 4
     for name, result in on_ray.items():
         assert _science(result) == _science(pool[name]), name

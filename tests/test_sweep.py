@@ -125,7 +125,7 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
 
     log = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert log.returncode == 0, log.stdout + log.stderr
-    assert "1 already done, 1 to train" in log.stdout
+    assert "1 already done, 3 to train" in log.stdout  # 2 CV runs and 2 held-out runs (2 seeds) planned
     results = load_results(out)
     assert len(results) == 2 and first.read_bytes() == content
     assert not list(out.rglob("*.tmp")) and not list(out.rglob("*.corrupt"))
@@ -223,10 +223,11 @@ def test_worker_processes_give_the_runs_of_one_process(tmp_path):
             timeout=900,
         )
         assert log.returncode == 0, log.stdout + log.stderr
-        results[workers] = {Path(r["path"]).name: r for r in load_results(out)}
+        results[workers] = {Path(r["path"]).name: r for r in load_results(out, heldout=True)}
     threads = max(1, os.cpu_count() // 2)
-    assert f"4 runs in 2 architecture blocks over 2 worker processes x {threads} CPU threads" in log.stdout
-    assert sorted(results[1]) == sorted(results[2]) and len(results[2]) == 4
+    # 2 CV folds and 2 held-out seeds of each variant; the held-out runs join their architecture's block
+    assert f"8 runs in 2 architecture blocks over 2 worker processes x {threads} CPU threads" in log.stdout
+    assert sorted(results[1]) == sorted(results[2]) and len(results[2]) == 8
     for name, r2 in results[2].items():
         r1 = results[1][name]
         assert r2["config"]["cpu_threads"].endswith(f"intra_op={threads} inter_op={threads}")

@@ -8,7 +8,12 @@ arithmetic against values worked out by hand. One concern a module:
 - `runs`: result dicts as frames (`runs_frame`), the runs of one model, histories, confusion.
 - `stats`: the corrected resampled t of Nadeau & Bengio (2003) behind every interval and test.
 - `table1`: Table 1 rebuilt beside the paper's.
-- `claims`: the paper's claims and our fourth question, on paired runs.
+- `claims`, `claims_view`: the paper's claims and our question about the floor, on paired runs
+  (the corrected t of the CV folds), and their tables in words.
+- `paired`, `paired_claims`: patient-clustered paired bootstrap of AUC differences, DeLong's
+  test, Holm's adjustment; every question on paired per-image predictions (held-out patients
+  and CV folds), with the fused rows (network + descriptors).
+- `verdicts`, `verdict_words`: the verdict rules as data and code, and their wording.
 - `spectra`: the alpha spectra (Fig. 2a, 2b) and the feature spectra (Fig. 2c).
 - `calibration`: reliability bins, ECE and Brier.
 - `learning`: did the networks learn (one-class runs, the descriptor floor, the learning curve).
@@ -34,11 +39,11 @@ from .claims import (
     Claim,
     claim_verdicts,
     claims_table,
-    claims_view,
     comparison_result,
     paired_differences,
-    verdicts_markdown,
+    rule_verdict,
 )
+from .claims_view import claims_view, verdicts_markdown
 from .external import (
     EXTERNAL_METRICS,
     dataset_differences,
@@ -54,6 +59,7 @@ from .figures import (
     claims_figure,
     confusion_figure,
     family_colors,
+    forest_figure,
     history_figure,
     learning_curve_figure,
     message_figure,
@@ -74,6 +80,31 @@ from .learning import (
     learning_summary,
 )
 from .method import architecture_figure
+from .paired import (
+    MDE80_FACTOR,
+    PairedAUC,
+    auc_from_accuracy,
+    auc_from_sens_spec,
+    delong_test,
+    holm,
+    paired_auc_bootstrap,
+    paper_auc_effect,
+    patient_resample_weights,
+    weighted_auc,
+)
+from .paired_claims import (
+    CV,
+    FUSED,
+    HELDOUT,
+    QUESTIONS,
+    add_fused,
+    detectable_text,
+    fused_name,
+    model_auc_table,
+    paired_table,
+    prediction_frames,
+    question_verdicts,
+)
 from .paper import (
     ADDED_METRICS,
     FAMILIES,
@@ -119,8 +150,40 @@ from .spectra import (
 from .stats import CorrectedT, corrected_t
 from .table1 import format_cell, table1, table1_html
 from .text import calibration_text, drop_points_view, drop_text, fmt, stopping_text, summarize, tail_text
+from .verdict_words import VERDICT_LABELS, verdict_sentence
+from .verdicts import EQUIVALENCE_MARGIN, RULES, VERDICTS, combine, decide
 
 __all__ = [
+    "forest_figure",
+    "MDE80_FACTOR",
+    "PairedAUC",
+    "auc_from_accuracy",
+    "auc_from_sens_spec",
+    "delong_test",
+    "holm",
+    "paired_auc_bootstrap",
+    "paper_auc_effect",
+    "patient_resample_weights",
+    "weighted_auc",
+    "CV",
+    "FUSED",
+    "HELDOUT",
+    "QUESTIONS",
+    "add_fused",
+    "detectable_text",
+    "fused_name",
+    "model_auc_table",
+    "paired_table",
+    "prediction_frames",
+    "question_verdicts",
+    "VERDICT_LABELS",
+    "verdict_sentence",
+    "EQUIVALENCE_MARGIN",
+    "RULES",
+    "VERDICTS",
+    "combine",
+    "decide",
+    "rule_verdict",
     "EXTERNAL_METRICS",
     "dataset_differences",
     "external_frame",

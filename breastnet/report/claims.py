@@ -14,10 +14,13 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..model.variants import STUDY_ROWS
+from .paired import holm, paper_auc_effect
 from .paper import METRIC_LABELS, PAPER_TABLE1, THRESHOLD_METRICS, TWO_STREAM, row_key
 from .runs import select, split_ratio
 from .stats import CorrectedT, corrected_t
 from .text import fmt
+from .verdict_words import VERDICT_LABELS
+from .verdicts import combine, decide
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,8 @@ def claims_table(
                 pairs = paired_differences(runs, better, baseline, metric)
                 ratio = split_ratio(pairs) if len(pairs) else 0.0
                 ct = corrected_t(pairs["diff"], ratio, level)
+                ct90 = corrected_t(pairs["diff"], ratio, 0.90)
+                paper_auc = paper_auc_effect(better, baseline) if claim.in_paper and metric == "auc" else None
                 paper_b = PAPER_TABLE1.get(baseline, {}).get(metric)
                 paper_a = PAPER_TABLE1.get(better, {}).get(metric)
                 rows.append(
@@ -157,11 +162,15 @@ def claims_table(
                         "sd": ct.sd,
                         "ci_low": ct.ci_low,
                         "ci_high": ct.ci_high,
+                        "lower90": ct90.ci_low,
+                        "upper90": ct90.ci_high,
+                        "mde80": _mde80(ct),
                         "t": ct.t,
                         "df": ct.df,
                         "p": ct.p,
                         "ratio": ratio,
                         "paper_diff": (None if paper_a is None or paper_b is None else round(paper_a - paper_b, 4)),
+                        "paper_auc": None if paper_auc is None else paper_auc["effect"],
                         "result": comparison_result(ct),
                     }
                 )
@@ -177,14 +186,45 @@ def claims_table(
         "sd",
         "ci_low",
         "ci_high",
+        "lower90",
+        "upper90",
+        "mde80",
         "t",
         "df",
         "p",
         "ratio",
         "paper_diff",
+        "paper_auc",
         "result",
     ]
-    return pd.DataFrame(rows, columns=columns)
+    table = pd.DataFrame(rows, columns=columns)
+    primary = table["primary"].astype(bool)
+    table["p_holm"] = float("nan")
+    table.loc[primary, "p_holm"] = holm(table.loc[primary, "p"].to_numpy(dtype=float))  # across every claim
+    return table
+
+
+def _mde80(ct: CorrectedT) -> float:
+    """Smallest difference the corrected t detects with 80 % power at two-sided 5 % (its df)."""
+    if ct.n < 2 or not math.isfinite(ct.se):
+        return math.nan
+    from scipy import stats as st
+
+    return float((st.t.ppf(0.975, ct.df) + st.t.ppf(0.80, ct.df)) * ct.se)
+
+
+def rule_verdict(primary: pd.DataFrame) -> str:
+    """The verdict code of one claim's primary comparisons by the rules of `breastnet.report.verdicts`."""
+    return combine(
+        decide(
+            r["mean_diff"],
+            r["p_holm"],
+            r["lower90"],
+            r["upper90"],
+            None if r.get("paper_auc") is None or pd.isna(r.get("paper_auc")) else r["paper_auc"],
+        )
+        for _, r in primary.iterrows()
+    )
 
 
 def _metric_word(metric: str) -> str:
@@ -228,12 +268,13 @@ def claim_verdicts(
     constant_share: dict | None = None,
     claims=CLAIMS,
 ) -> dict[str, dict]:
-    """One verdict per claim: "supported", "not supported" or "not testable here", with evidence.
+    """One verdict per claim, in the words of `breastnet.report.verdict_words`, or "not testable here".
 
     The verdict rests on the primary metric of `table` (AUC by default, see PRIMARY_REASON);
-    the other metrics (accuracy) are reported beside it. A comparison supports its claim when
-    its corrected 95 % interval lies above 0; a claim with several comparisons (the entropy
-    term, the descriptor floor) is supported when all do. On synthetic phantoms nothing is
+    the other metrics (accuracy) are reported beside it. The rules are those of
+    `breastnet.report.verdicts` (`rule_verdict`) on the corrected intervals, with Holm's
+    adjustment across every claim's primary comparison; a claim with several comparisons (the
+    entropy term, the descriptor floor) combines them (all must hold). On synthetic phantoms nothing is
     evidence about breast ultrasound, so every claim is "not testable here" and the
     statistics are reported as a pipeline check only. A claim is also "not testable here"
     when, for a model it compares, at least half of the runs cannot show skill on the primary
@@ -299,19 +340,12 @@ def claim_verdicts(
                 if missing
                 else "a comparison has the same difference in every run, so no test is defined"
             )
-        elif supported:
-            verdict = "supported"
-            why = (
-                f"every paired {word} difference has its 95 % interval above 0"
-                if len(primary) > 1
-                else f"the paired {word} difference has its 95 % interval above 0"
-            )
         else:
-            verdict = "not supported"
+            code = rule_verdict(primary) if "p_holm" in primary else None
+            verdict = VERDICT_LABELS[code] if code else ("supported" if supported else "not supported")
             why = (
-                f"a paired {word} difference has a 95 % interval reaching 0 or below"
-                if len(primary) > 1
-                else f"the paired {word} difference has a 95 % interval reaching 0 or below"
+                f"by the verdict rules on the corrected {word} interval{'s' if len(primary) > 1 else ''}, "
+                "Holm-adjusted across the claims' comparisons"
             )
         effect = "; ".join(_comparison_text(r, detail=False) for _, r in primary.iterrows())
         second_parts = []
@@ -354,46 +388,3 @@ def claim_verdicts(
             ],
         }
     return out
-
-
-def claims_view(table: pd.DataFrame) -> pd.DataFrame:
-    """`claims_table` for reading: one row per comparison, the primary (AUC) columns, then accuracy's."""
-    keys = ["claim", "comparison"]
-    primary = table[table["primary"]].set_index(keys)
-    secondary = table[~table["primary"]].set_index(keys)
-    return (
-        pd.concat(
-            [
-                primary[["n", "mean_diff", "ci_low", "ci_high", "p", "result"]].rename(
-                    columns={
-                        "n": "J",
-                        "mean_diff": "AUC diff",
-                        "ci_low": "CI low",
-                        "ci_high": "CI high",
-                        "result": "AUC result",
-                    }
-                ),
-                secondary[["mean_diff", "ci_low", "ci_high", "p", "paper_diff"]].rename(
-                    columns={
-                        "mean_diff": "accuracy diff",
-                        "ci_low": "acc. CI low",
-                        "ci_high": "acc. CI high",
-                        "p": "acc. p",
-                        "paper_diff": "paper accuracy diff",
-                    }
-                ),
-            ],
-            axis=1,
-        )
-        .reset_index()
-        .drop(columns="claim")
-    )
-
-
-def verdicts_markdown(verdicts: dict) -> str:
-    """The verdicts of `claim_verdicts` as a Markdown list: claim, verdict, why, AUC and accuracy differences."""
-    return "\n".join(
-        f"- **{v['title']}**{'' if v['in_paper'] else ' (a question of ours, not in the paper)'}: "
-        f"*{v['verdict']}* ({v['why']}).  \n  AUC: {v['effect']}.  \n  Accuracy, beside it: {v['secondary'] or '–'}."
-        for v in verdicts.values()
-    )

@@ -327,3 +327,39 @@ def learning_curve_figure(frame: pd.DataFrame):
     plot_learning_curve(frame, axes[0, 0])
     fig.tight_layout()
     return fig
+
+
+def forest_figure(table: pd.DataFrame, title: str = ""):
+    """Paired AUC differences of `paired_table` as a forest plot: each comparison's difference with
+    its 95 % bootstrap interval (and, thinner, its 90 % one), the paper's effect in AUC units as a
+    cross where it has one, zero as a grey line, and the smallest detectable difference written
+    at the right margin."""
+    done = table[table["diff"].notna()].reset_index(drop=True)
+    if not len(done):
+        return message_figure("no paired comparison could be computed")
+    ys = np.arange(len(done))[::-1]
+    fig, axes = new_figure((8, 0.42 * len(done) + 1.4))
+    ax = axes[0, 0]
+    ax.hlines(ys, done["lower90"], done["upper90"], color="tab:blue", lw=4, alpha=0.35, label="ours, 90 % CI")
+    ax.errorbar(
+        done["diff"],
+        ys,
+        xerr=[done["diff"] - done["ci_low"], done["ci_high"] - done["diff"]],
+        fmt="o",
+        color="tab:blue",
+        capsize=3,
+        label="ours, mean and 95 % CI",
+    )
+    paper = done["paper_effect"].astype(float)
+    if paper.notna().any():
+        ax.scatter(paper, ys, marker="x", color="crimson", zorder=3, label="paper's effect (AUC units)")
+    ax.axvline(0, color="grey", lw=1)
+    ax.set_yticks(ys, done["comparison"])
+    ax.set_xlabel("difference in AUC (better − baseline)")
+    for y, mde in zip(ys, done["mde80"], strict=True):
+        ax.annotate(f"MDE {mde:.3f}", (1.01, y), xycoords=("axes fraction", "data"), va="center", fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="lower left")
+    fig.tight_layout()
+    return fig

@@ -3,8 +3,9 @@
 `python -m breastnet plan --profile paper` prints it. The rates are measurements, in
 stream-images per second: one training image through one network stream for one epoch,
 batch 16. A two-stream run costs two per image, Han et al.'s margin augmentation one per
-margin (`plan.run_cost`). The estimate takes every run to the profile's maximum epochs
-(early stopping ends most runs sooner: 9.1 of 10 on average in the `cpu` book).
+margin. The estimate takes every run to the profile's maximum epochs (the `paper` profile
+stops early, so most of its runs end sooner), CV and held-out runs alike; predicting the
+held-out images is not counted.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..model.backbones import input_size
-from .plan import planned_runs, run_cost
+from .plan import planned_heldout, planned_runs
 
 
 @dataclass(frozen=True)
@@ -86,13 +87,18 @@ def hours_on(device: str, backend: str, work_by_size: dict):
 
 def estimate(dataset, profile, variants=None, alphas=None, spectra=True, scheme="cv") -> Estimate:
     """Runs and upper-bound wall time of the study `run_sweep` would train with these arguments."""
-    _, splits, runs = planned_runs(dataset, profile, variants, alphas, spectra, scheme)
-    train_sizes = {(s.fold, s.repeat): len(s.train) for s in splits}
+    study, splits, runs = planned_runs(dataset, profile, variants, alphas, spectra, scheme)
+    heldout, ho_runs = planned_heldout(dataset, study, profile, variants, alphas, spectra)
+    train_sizes = {(s.fold, s.repeat, None): len(s.train) for s in splits}
+    train_sizes.update({(-1, spec.repeat, spec.heldout): len(heldout.split.train) for spec in ho_runs})
+    runs = runs + ho_runs
     work: dict = {}
     for spec in runs:
         if spec.variant.learned:
             size = input_size(spec.variant, profile.size)
-            work[size] = work.get(size, 0) + train_sizes[(spec.fold, spec.repeat)] * run_cost(spec) * profile.epochs
+            per_image = len(spec.variant.streams) * max(1, len(spec.variant.margins))  # stream-images
+            n_train = train_sizes[(spec.fold, spec.repeat, spec.heldout)]
+            work[size] = work.get(size, 0) + n_train * per_image * profile.epochs
     by_variant: dict = {}
     for spec in runs:
         by_variant[spec.variant.name] = by_variant.get(spec.variant.name, 0) + 1

@@ -30,7 +30,7 @@ from ..train.floor import WEIGHTS as FLOOR_WEIGHTS
 from ..train.floor import fit_floor, floor_config, floor_probability
 from ..train.trainer import Trainer
 from .apply import checked_external, evaluate_external, external_result, file_sha256
-from .final import content_hash, fit_final, model_stem, read_card
+from .final import content_hash, final_model_path, fit_final, read_card
 from .plan import study_dataset, study_folder
 from .results import valid_result, write_result
 
@@ -50,8 +50,8 @@ def external_folder(results, data, profile, external) -> Path:
 def final_model(data, profile, name, results, log=print, trainer=None) -> Path:
     """The final model of a variant for this study, trained unless a matching one is on disk."""
     variant = profile.variant(name)
-    folder = study_folder(results, data, profile, profile.weights) / "final"
-    path = folder / f"{model_stem(variant, profile)}.keras"
+    path = final_model_path(study_folder(results, data, profile, profile.weights), variant, profile)
+    folder = path.parent
     card = read_card(path) if path.is_file() else None
     if (
         card

@@ -52,6 +52,11 @@ def model_stem(variant, profile) -> str:
     return f"{variant.name}_a{variant.alpha:g}_{profile.name}"
 
 
+def final_model_path(folder, variant, profile) -> Path:
+    """Where a study folder keeps its final model of `variant` (the held-out run of seed 0 saves it there)."""
+    return Path(folder) / "final" / f"{model_stem(variant, profile)}.keras"
+
+
 def content_hash(dataset) -> str:
     """SHA-256 of the ids and the image and mask bytes of every record."""
     digest = hashlib.sha256()
@@ -63,7 +68,12 @@ def cross_validated(results_root, data, profile, weights, variant) -> dict | Non
     """Mean and sd of the metrics of the same configuration's CV runs, if a result folder holds them."""
     if results_root is None:
         return None
-    folder = study_folder(results_root, data, profile, weights, create=False)
+    return cv_summary(study_folder(results_root, data, profile, weights, create=False), variant)
+
+
+def cv_summary(folder, variant) -> dict:
+    """Mean and sd of the metrics of `variant`'s CV runs in a study folder (held-out runs left out)."""
+    folder = Path(folder)
     runs = [
         r
         for r in (load_results(folder) if folder.is_dir() else [])

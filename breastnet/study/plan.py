@@ -23,18 +23,29 @@ from .results import _atomic_write_bytes, valid_result
 
 @dataclass(frozen=True)
 class RunSpec:
-    """One run to do: variant (with its alpha), fold, repeat, seed."""
+    """One run to do: variant (with its alpha), fold, repeat, seed.
+
+    A held-out run (`heldout` names its held-out set's folder, `breastnet.study.heldout`) trains
+    on the whole study subset and tests on the held-out images: its fold is -1 and its repeat
+    is the seed index s.
+    """
 
     variant: object
     fold: int
     repeat: int
     seed: int
+    heldout: str | None = None
 
     @property
     def filename(self) -> str:
-        return f"{family(self.variant.name)}_a{self.variant.alpha:g}_r{self.repeat}_f{self.fold}.json"
+        stem = f"{family(self.variant.name)}_a{self.variant.alpha:g}"
+        if self.heldout is not None:
+            return f"{self.heldout}/{stem}_s{self.repeat}.json"
+        return f"{stem}_r{self.repeat}_f{self.fold}.json"
 
     def label(self) -> str:
+        if self.heldout is not None:
+            return f"{self.variant.name} alpha={self.variant.alpha:g} held-out seed {self.repeat}"
         return f"{self.variant.name} alpha={self.variant.alpha:g} repeat {self.repeat} fold {self.fold}"
 
 
@@ -57,6 +68,8 @@ def study_folder(out, dataset, profile, weights, create: bool = True) -> Path:
     knobs = profile.to_dict()
     for k in ("variants", "alpha_small", "alpha_large", "spectrum_variants", "max_folds"):
         knobs.pop(k)  # these choose which runs exist, not what a run computes
+    for k in ("heldout", "seeds", "heldout_variants", "heldout_spectra", "heldout_draw"):
+        knobs.pop(k)  # likewise (the held-out set has a folder of its own, named by its images)
     if knobs.get("backbone") is None:
         knobs.pop("backbone", None)  # added later: unset, it keeps older studies' folders
     if knobs.get("precision") == "float32":
@@ -114,12 +127,42 @@ def plan_runs(profile, variants=None, alphas=None, spectra=True, splits=None) ->
     return runs
 
 
+def plan_heldout(profile, heldout_name: str, variants=None, alphas=None, spectra=True) -> list[RunSpec]:
+    """The held-out runs of a study: each wanted row x `profile.seeds` seeds, without duplicates.
+
+    Args:
+        profile: the profile.
+        heldout_name: the held-out set's folder (`breastnet.study.heldout.HeldOut.name`).
+        variants: variant names (default: the profile's `heldout_variants`); only those among
+            the profile's `heldout_variants` get held-out runs.
+        alphas: if given, every variant at each of these alphas instead of its own.
+        spectra: also the alpha spectra of `spectrum_variants` when `heldout_spectra` is set.
+    """
+    from .heldout import heldout_seed
+
+    names = [n for n in (variants or profile.heldout_variants) if n in profile.heldout_variants]
+    wanted = [profile.variant(n, a) for n in names for a in (alphas if alphas is not None else [None])]
+    if spectra and alphas is None and profile.heldout_spectra:
+        for name in profile.spectrum_variants:
+            wanted.extend(profile.variant(name, a) for a in profile.alphas)
+    runs, seen = [], set()
+    for variant in wanted:
+        for s in range(profile.seeds):
+            spec = RunSpec(variant, -1, s, heldout_seed(profile, s), heldout=heldout_name)
+            if spec.filename not in seen:
+                seen.add(spec.filename)
+                runs.append(spec)
+    return runs
+
+
 def order_for_reuse(runs, architecture_key) -> list[RunSpec]:
-    """Runs grouped by architecture, then by (repeat, fold), keeping the plan's order otherwise.
+    """Runs grouped by architecture, then the CV runs by (repeat, fold), then the held-out runs by
+    seed, keeping the plan's order otherwise.
 
     Within one architecture a run's initial weights depend only on its seed, i.e. on its
     (repeat, fold): in this order the trainer builds each seed's initial weights once
-    and keeps only the last ones.
+    and keeps only the last ones. A held-out run follows the CV runs of its architecture, so
+    the model card of a final model (held-out seed 0) quotes the CV runs of its configuration.
 
     Args:
         runs: RunSpecs in plan order.
@@ -128,7 +171,10 @@ def order_for_reuse(runs, architecture_key) -> list[RunSpec]:
     first_seen: dict = {}
     for spec in runs:
         first_seen.setdefault(architecture_key(spec.variant), len(first_seen))
-    return sorted(runs, key=lambda spec: (first_seen[architecture_key(spec.variant)], spec.repeat, spec.fold))
+    return sorted(
+        runs,
+        key=lambda spec: (first_seen[architecture_key(spec.variant)], spec.heldout is not None, spec.repeat, spec.fold),
+    )
 
 
 def make_splits(dataset, profile, scheme: str = "cv"):
@@ -138,9 +184,10 @@ def make_splits(dataset, profile, scheme: str = "cv"):
     return cv_splits(dataset.records, profile.folds, profile.repeats, profile.seed, profile.val_fraction)
 
 
-def run_cost(spec: RunSpec) -> int:
-    """Relative training work of a run: streams x training patch sets (Han's margins)."""
-    return len(spec.variant.streams) * max(1, len(spec.variant.margins))
+def run_cost(spec: RunSpec) -> float:
+    """Relative training work of a run: streams x training patch sets (Han's margins); a held-out
+    run trains on the whole subset, 1.5 times a 3-fold CV run's training part."""
+    return len(spec.variant.streams) * max(1, len(spec.variant.margins)) * (1.5 if spec.heldout else 1)
 
 
 def architecture_blocks(runs, architecture_key) -> list[list[RunSpec]]:
@@ -167,6 +214,22 @@ def planned_runs(dataset, profile, variants=None, alphas=None, spectra=True, sch
     data = study_dataset(dataset, profile)
     splits = make_splits(data, profile, scheme)
     return data, splits, plan_runs(profile, variants, alphas, spectra, splits)
+
+
+def planned_heldout(dataset, study, profile, variants=None, alphas=None, spectra=True, cache_dir=None):
+    """The held-out set of a study and its runs with these arguments: (HeldOut, runs), or (None, []).
+
+    Args:
+        dataset: the full dataset; study: its study subset (`planned_runs`' first value).
+        profile, variants, alphas, spectra: see `plan_heldout`.
+        cache_dir: where a synthetic held-out draw is generated.
+    """
+    from .heldout import heldout_set
+
+    heldout = heldout_set(dataset, study, profile, cache_dir)
+    if heldout is None:
+        return None, []
+    return heldout, plan_heldout(profile, heldout.name, variants, alphas, spectra)
 
 
 def finished_results(folder, runs) -> dict:

@@ -22,10 +22,9 @@ import os
 
 import keras
 
-from ..train.batches import PatchStore
 from ..train.runtime import limit_cpu_threads
 from ..train.trainer import Trainer
-from .jobs import is_finished, progress_line, train_one
+from .jobs import RunStores, is_finished, progress_line, train_one
 from .plan import architecture_blocks
 
 # Object store of a Ray started here: the sweep passes only run descriptions through it
@@ -45,7 +44,7 @@ class BlockTrainer:
         self.job = job
         done = limit_cpu_threads(threads)
         self.trainer = Trainer(job.profile, weights=job.weights, verbose=0, cpu_threads=done)
-        self.store = PatchStore(job.data, cache_dir=job.cache_dir, progress=False)
+        self.stores = RunStores(job)
 
     def pid(self) -> int:
         return os.getpid()
@@ -56,7 +55,7 @@ class BlockTrainer:
         for spec in block:
             if is_finished(self.job, spec):  # e.g. trained before this actor was restarted
                 continue
-            line = progress_line(spec, train_one(self.job, self.trainer, self.store, spec))
+            line = progress_line(spec, train_one(self.job, self.trainer, self.stores, spec))
             print(line, flush=True)  # Ray forwards it to the driver, prefixed with the actor
             lines.append(line)
         return lines

@@ -139,7 +139,7 @@ def valid_result(path) -> dict | None:
         return None
 
 
-def load_results(folder, pattern: str = "*.json", external: bool = False) -> list[dict]:
+def load_results(folder, pattern: str = "*.json", external: bool = False, heldout: bool = False) -> list[dict]:
     """Every valid result under `folder` (recursively); corrupt ones are reported, skipped.
 
     Args:
@@ -147,6 +147,8 @@ def load_results(folder, pattern: str = "*.json", external: bool = False) -> lis
         pattern: file name pattern.
         external: also the external-validation results (`breastnet.study.external`), which
             are not cross-validation runs.
+        heldout: also the held-out runs (`breastnet.study.heldout`), which are not
+            cross-validation runs either.
     """
     out = []
     for path in sorted(Path(folder).rglob(pattern)):
@@ -157,7 +159,8 @@ def load_results(folder, pattern: str = "*.json", external: bool = False) -> lis
         except CorruptResultError as err:
             warnings.warn(str(err), stacklevel=2)
             continue
-        if result["run"].get("kind") == "external" and not external:
+        kind = result["run"].get("kind")
+        if (kind == "external" and not external) or (kind == "heldout" and not heldout):
             continue
         result["path"] = str(path)
         out.append(result)

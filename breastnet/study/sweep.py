@@ -17,21 +17,20 @@ import keras
 from ..data.checks import check_dataset
 from ..data.problems import raise_if_fatal
 from ..model.backbones import input_size
-from ..train.batches import PatchStore
 from ..train.runtime import limit_cpu_threads
 from ..train.trainer import Trainer
-from .jobs import SweepJob, progress_line, train_one
-from .plan import architecture_blocks, finished_results, order_for_reuse, planned_runs, study_folder
+from .jobs import RunStores, SweepJob, progress_line, train_one
+from .plan import architecture_blocks, finished_results, order_for_reuse, planned_heldout, planned_runs, study_folder
 
 
 def _worker(index, job, threads, queue):
     """A worker process: take architecture blocks off `queue` until a None, train them."""
     threads_done = limit_cpu_threads(threads)
     trainer = Trainer(job.profile, weights=job.weights, verbose=0, cpu_threads=threads_done)
-    store = PatchStore(job.data, cache_dir=job.cache_dir, progress=False)
+    stores = RunStores(job)
     while (block := queue.get()) is not None:
         for spec in block:
-            result = train_one(job, trainer, store, spec)
+            result = train_one(job, trainer, stores, spec)
             print(f"[worker {index}] {progress_line(spec, result)}", flush=True)
 
 
@@ -90,7 +89,7 @@ def train_in_workers(job, todo, workers, architecture_key, log=print):
 
 def _remove_stale_files(folder):
     """Remove the hidden temporary files of runs killed while writing (they are never read)."""
-    for stale in folder.glob(".*.tmp"):
+    for stale in [*folder.glob(".*.tmp"), *folder.glob("*/.*.tmp"), *folder.glob("*/.*.tmp.keras")]:
         stale.unlink()
 
 
@@ -109,6 +108,7 @@ def run_sweep(
     workers=1,
     engine="local",
     ray_options=None,
+    heldout=True,
 ):
     """Train every planned run that has no valid result yet.
 
@@ -128,9 +128,12 @@ def run_sweep(
             (`breastnet.study.ray_engine.train_on_ray`, on a local Ray or a cluster).
         ray_options: keyword arguments of `train_on_ray` (address, cpus_per_worker,
             gpus_per_worker, max_restarts, on_started).
+        heldout: also train the held-out runs of these variants (`breastnet.study.heldout`)
+            when the profile and the data have a held-out set.
 
     Returns:
-        (folder, results): the study folder and the result dicts of all planned runs.
+        (folder, results): the study folder and the result dicts of all planned CV runs
+        (the held-out runs' results: `breastnet.study.heldout_results.read_heldout`).
     """
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', not {engine!r}")
@@ -140,24 +143,31 @@ def run_sweep(
     needs_birads = any(spec.variant.multitask for spec in runs)
     data = replace(data, problems=check_dataset(data, multitask=needs_birads))
     raise_if_fatal(data.problems, needs_birads=needs_birads, context=data.name)
+    ho, ho_runs = (
+        planned_heldout(dataset, data, profile, variants, alphas, spectra, cache_dir) if heldout else (None, [])
+    )
+    if ho is not None and ho_runs:  # the held-out images are read and checked up front too
+        ho = replace(ho, data=replace(ho.data, problems=check_dataset(ho.data, multitask=needs_birads)))
+        raise_if_fatal(ho.data.problems, needs_birads=needs_birads, context=ho.data.name)
     trainer = Trainer(profile, weights=weights, verbose=verbose)
     folder = study_folder(out, data, profile, trainer.weights)
     _remove_stale_files(folder)
-    job = SweepJob(data, profile, trainer.weights, folder, {(s.fold, s.repeat): s for s in splits}, cache_dir)
-    store = PatchStore(data, cache_dir=cache_dir)
-    done = finished_results(folder, runs)
-    todo = [spec for spec in runs if spec.filename not in done]
+    job = SweepJob(data, profile, trainer.weights, folder, {(s.fold, s.repeat): s for s in splits}, cache_dir, ho)
+    stores = RunStores(job, progress=True)
+    done = finished_results(folder, runs + ho_runs)
+    todo = [spec for spec in runs + ho_runs if spec.filename not in done]
+    held = f" and {len(ho_runs)} on the held-out set ({ho.summary()['images']} images)" if ho_runs else ""
     log(
-        f"{data.name}: {len(data)} images; profile {profile.name}; {len(runs)} runs planned, "
-        f"{len(runs) - len(todo)} already done, {len(todo)} to train -> {folder}"
+        f"{data.name}: {len(data)} images; profile {profile.name}; {len(runs)} CV runs{held} planned, "
+        f"{len(runs) + len(ho_runs) - len(todo)} already done, {len(todo)} to train -> {folder}"
     )
     for spec in [spec for spec in todo if not spec.variant.learned]:  # seconds each: here, first
-        log(progress_line(spec, train_one(job, trainer, None, spec)))
+        log(progress_line(spec, train_one(job, trainer, stores, spec)))
     todo = order_for_reuse([spec for spec in todo if spec.variant.learned], trainer.architecture_key)
     if todo and (engine == "ray" or workers > 1):
         for spec in todo:  # patches are cut once, here, not by every worker at once
             for margin in spec.variant.margins or (profile.margin,):
-                store.get(input_size(spec.variant, profile.size), margin, profile.crop)
+                stores.for_spec(spec).get(input_size(spec.variant, profile.size), margin, profile.crop)
     if engine == "ray" and todo:
         from .ray_engine import train_on_ray  # Ray is imported only when asked for
 
@@ -169,7 +179,7 @@ def run_sweep(
         bar = keras.utils.Progbar(len(todo), unit_name="run") if todo else None
         started = time.perf_counter()
         for n, spec in enumerate(todo, start=1):
-            result = train_one(job, trainer, store, spec)
+            result = train_one(job, trainer, stores, spec)
             left = (time.perf_counter() - started) / n * (len(todo) - n) / 60
             log(f"\n[{n}/{len(todo)}] {progress_line(spec, result, f'; about {left:.1f} min left')}")
             bar.update(n)

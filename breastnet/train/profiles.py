@@ -22,7 +22,12 @@ CHOICES = {
     "precision": ("float32", "mixed_bfloat16", "mixed_float16"),
     "optimizer": ("sgd", "adam"),
     "lr_schedule": ("inverse_time", "cosine"),
+    "heldout": ("rest", "none"),
 }
+
+#: The claims' six variants and the floor: the rows every held-out test set trains (the paper's
+#: baselines join them where the profile says so).
+CLAIM_ROWS = ("DSSL", "E-DSSL", "DSTL", "E-DSTL", "DMTL", "E-DMTL", "Descriptors")
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,17 @@ class Profile:
         backbone: None (each variant's own backbone), or a key of
             `breastnet.model.backbones.BACKBONES` that replaces every network's backbone
             ("tiny" in the `test` profile). Recorded in every result (config.variant.backbone).
+        heldout: the held-out test protocol (`breastnet.study.heldout`), not in the paper:
+            "rest" trains each of `heldout_variants` on the whole study subset `seeds` times and
+            tests it on every image of the patients outside the subset (on the synthetic
+            phantoms: a fresh draw of `heldout_draw` images from another seed of the generator);
+            "none": the claims rest on cross-validation alone. A profile without a subset has
+            no patients outside it, hence no held-out set.
+        seeds: R, the training seeds of each held-out row (seed s is `seed + s`; seed 0 is the
+            final model that `external` tests on other data).
+        heldout_variants: the rows trained for the held-out test set.
+        heldout_spectra: also train the alpha spectra of `spectrum_variants` for the held-out set.
+        heldout_draw: (benign, malignant) images of the synthetic held-out draw.
     """
 
     name: str
@@ -121,6 +137,11 @@ class Profile:
     curve_variant: str | None = "DSTL"
     backbone: str | None = None
     precision: str = "float32"
+    heldout: str = "rest"
+    seeds: int = 3
+    heldout_variants: tuple[str, ...] = CLAIM_ROWS
+    heldout_spectra: bool = False
+    heldout_draw: tuple[int, int] = (1118, 445)
 
     def __post_init__(self):
         for field, allowed in CHOICES.items():
@@ -137,6 +158,8 @@ class Profile:
                 f"profile {self.name!r}: early stopping (patience {self.patience}) needs a validation part: "
                 f"val_fraction must be in (0, 1), not {self.val_fraction!r}; or set patience None"
             )
+        if self.seeds < 1:
+            raise ValueError(f"profile {self.name!r}: seeds must be >= 1, not {self.seeds!r}")
         if self.weight_ema is not None and not 0.0 < self.weight_ema < 1.0:
             raise ValueError(f"profile {self.name!r}: weight_ema must be None or in (0, 1), not {self.weight_ema!r}")
 
@@ -173,6 +196,8 @@ PROFILES: dict[str, Profile] = {
         alpha_small=(0.0, 0.25),
         alpha_large=(0.0, 0.25, 2.0),
         run_eagerly=True,
+        seeds=2,
+        heldout_draw=(24, 24),
     ),
     # cpu: from measured learning curves (benchmarks/README.md, "Learning curves"): DSTL at 64 px
     # on BUS-BRA plateaus after 6-10 epochs, and the epoch that early stopping picks on the
@@ -216,6 +241,9 @@ PROFILES: dict[str, Profile] = {
         alpha_small=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5),
         alpha_large=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),
         weights="auto",
+        seeds=10,
+        heldout_variants=tuple(STUDY_ROWS),
+        heldout_spectra=True,
     ),
 }
 

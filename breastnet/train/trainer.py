@@ -300,7 +300,7 @@ class Trainer:
         )
 
     def run(self, dataset, store: PatchStore, split, variant: Variant, seed: int) -> tuple[dict, np.ndarray]:
-        """Train and test one run.
+        """Train and test one run (`fit`, then `test`).
 
         Args:
             dataset: the `Dataset` the split indexes.
@@ -314,18 +314,31 @@ class Trainer:
             (n_test, d) penultimate features of the test images.
         """
         profile = self.profile
-        size = input_size(variant, profile.size)
-        main = store.get(size, profile.margin, profile.crop)
-        preprocess = BACKBONES[variant.backbone].preprocess
-        test_x = self._inputs(main, split.test, variant, preprocess)
-        test_records = [dataset.records[i] for i in split.test]
         curve = self.curves_for_every_run or (
             profile.curve_variant == variant.name and split.fold == 0 and split.repeat == 0
         )
-        y_true = np.array([r.pathology for r in test_records])  # for the learning curve
-        fitted = self.fit(dataset, store, split, variant, seed, curve_test=(test_x, y_true) if curve else None)
+        curve_test = None
+        if curve:  # the test images' AUC per epoch, for the learning-curve figure only
+            main = store.get(input_size(variant, profile.size), profile.margin, profile.crop)
+            test_x = self._inputs(main, split.test, variant, BACKBONES[variant.backbone].preprocess)
+            curve_test = (test_x, np.array([dataset.records[i].pathology for i in split.test]))
+        fitted = self.fit(dataset, store, split, variant, seed, curve_test=curve_test)
+        return self.test(fitted, dataset, split, variant, seed, learning_curve=curve)
 
-        # Test: probabilities, BI-RADS and features in one pass.
+    def test(self, fitted: Fitted, dataset, split, variant: Variant, seed: int, learning_curve: bool = False):
+        """The test pass of a fitted run: probabilities, BI-RADS and features in one pass, and its result.
+
+        Args:
+            fitted: what `fit` returned (its model still holds the run's weights).
+            dataset, split, variant, seed: as given to `fit`.
+            learning_curve: whether the run's history holds test AUC per epoch.
+
+        Returns:
+            (result, features), as `run`.
+        """
+        profile = self.profile
+        test_x = self._inputs(fitted.patches, split.test, variant, fitted.preprocess)
+        test_records = [dataset.records[i] for i in split.test]
         t_eval = time.perf_counter()
         out = predict_rows(fitted.model.inference, test_x, profile.eval_batch_size)
         probs = np.asarray(out["malignancy"])
@@ -353,7 +366,7 @@ class Trainer:
             weights_used=fitted.weights_used,
             history=fitted.history,
             best_epoch=fitted.best_epoch,
-            learning_curve=curve,
+            learning_curve=learning_curve,
             seconds=seconds,
             images_per_epoch=fitted.images_per_epoch,
             metrics=metrics,
