@@ -58,3 +58,21 @@ def test_bootstrap_interval_of_external_metrics():
     assert low < 29 / 30 < high <= 1.0
     assert bootstrap_ci(y, noisy, "sensitivity", seed=1) == (low, high)  # seeded: repeatable
     assert all(np.isnan(bootstrap_ci(np.zeros(5), np.full(5, 0.3))))  # one class: undefined
+
+
+def test_bootstrap_ci_over_patients_keeps_a_patients_images_together():
+    from breastnet.train.metrics import bootstrap_ci
+
+    # Two images per patient, the same prediction twice: a patient bootstrap of 40 images is a
+    # bootstrap of 20 patients, so its interval is wider than the (wrong) one over 40 images.
+    rng = np.random.default_rng(0)
+    y = np.repeat(rng.integers(0, 2, 20), 2)
+    p = np.clip(y * 0.3 + np.repeat(rng.uniform(0, 0.7, 20), 2), 0, 1)
+    patients = np.repeat(np.arange(20), 2)
+    by_image = bootstrap_ci(y, p, "auc", seed=1)
+    by_patient = bootstrap_ci(y, p, "auc", seed=1, patients=patients)
+    assert by_patient[1] - by_patient[0] > by_image[1] - by_image[0]
+    low, high = bootstrap_ci(y, p, "sensitivity", seed=1, patients=patients)
+    assert 0 <= low <= np.mean((p >= 0.5)[y == 1]) <= high <= 1
+    perfect = np.where(y == 1, 0.9, 0.1)
+    assert bootstrap_ci(y, perfect, "auc", patients=patients) == (1.0, 1.0)

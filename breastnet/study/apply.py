@@ -220,9 +220,10 @@ def external_result(*, variant: dict, dataset, problems, p_malignant, birads_pre
         "metrics": metrics,
         "metrics_ci": {
             "level": 0.95,
-            "method": "percentile bootstrap over images, 2000 resamples (scipy.stats.bootstrap)",
+            "method": "percentile bootstrap over patients (all images of a patient together, within benign "
+            "and malignant), 2000 resamples (breastnet.train.bootstrap)",
             **{
-                m: list(bootstrap_ci(predictions["y_true"], p_malignant, m))
+                m: list(bootstrap_ci(predictions["y_true"], p_malignant, m, patients=predictions["patient"]))
                 for m in ("auc", "sensitivity", "specificity")
             },
         },

@@ -80,11 +80,21 @@ def prediction_entropy_np(probabilities) -> np.ndarray:
     return -np.sum(np.asarray(probabilities) * np.log(p), axis=-1)
 
 
-def bootstrap_ci(y_true, p_malignant, metric: str = "auc", level: float = 0.95, n_resamples: int = 2000, seed: int = 0):
-    """Percentile bootstrap interval of a metric (auc, accuracy, sensitivity, specificity) over images.
+def bootstrap_ci(
+    y_true,
+    p_malignant,
+    metric: str = "auc",
+    level: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
+    patients=None,
+):
+    """Percentile bootstrap interval of a metric (auc, accuracy, sensitivity, specificity).
 
-    Images are resampled with replacement (scipy.stats.bootstrap, paired); a resample with
-    one class only gives NaN for AUC and is ignored by the percentiles.
+    With `patients` (one per image), patients are resampled with replacement within label
+    strata, all images of a patient together (`breastnet.train.bootstrap`): images of one
+    patient are not independent. Without, images are resampled (scipy.stats.bootstrap, paired).
+    A resample with one class only gives NaN for AUC and is ignored by the percentiles.
 
     Returns:
         (low, high), or (nan, nan) when the metric is undefined on the data.
@@ -96,6 +106,23 @@ def bootstrap_ci(y_true, p_malignant, metric: str = "auc", level: float = 0.95, 
         return math.nan, math.nan
 
     predicted = (p >= 0.5).astype(int)
+    if patients is not None:
+        from .bootstrap import patient_resample_weights, weighted_auc
+
+        w = patient_resample_weights(patients, y_true, n_resamples, np.random.default_rng(seed)).astype(float)
+        hit = (predicted == y_true).astype(float)
+        pos, neg = (y_true == 1).astype(float), (y_true == 0).astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = {
+                "auc": lambda: weighted_auc(y_true, p, w),
+                "accuracy": lambda: (w * hit).sum(1) / w.sum(1),
+                "sensitivity": lambda: (w * hit * pos).sum(1) / (w * pos).sum(1),
+                "specificity": lambda: (w * hit * neg).sum(1) / (w * neg).sum(1),
+            }[metric]()
+        alpha = 100 * (1 - level) / 2
+        low, high = np.nanpercentile(values, [alpha, 100 - alpha])
+        return float(low), float(high)
+
     # Thousands of resamples: the threshold metrics as plain means (what recall_score computes,
     # without its per-call validation), AUC through scikit-learn.
     functions = {
