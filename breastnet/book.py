@@ -29,7 +29,16 @@ from .model.variants import TABLE1
 from .publish import build_html, build_pdf
 
 ROOT = Path(__file__).resolve().parents[1]
-TEMPLATES = ("01_data", "02_variant", "03_alpha_spectra", "04_pca", "05_results", "07_heldout", "06_external")
+TEMPLATES = (
+    "01_data",
+    "02_variant",
+    "03_alpha_spectra",
+    "04_pca",
+    "05_results",
+    "07_heldout",
+    "08_transfer",
+    "06_external",
+)
 
 
 @dataclass
@@ -68,7 +77,7 @@ def plan_notebooks(profile) -> list[tuple[str, str, dict]]:
     plan = [("01_data", "01_data", {})]
     plan += [("02_variant", variant_notebook_name(v), {"variant": v}) for v in TABLE1 if v in profile.variants]
     plan += [("03_alpha_spectra", "03_alpha_spectra", {}), ("04_pca", "04_pca", {}), ("05_results", "05_results", {})]
-    plan += [("07_heldout", "07_heldout", {}), ("06_external", "06_external", {})]
+    plan += [("07_heldout", "07_heldout", {}), ("08_transfer", "08_transfer", {}), ("06_external", "06_external", {})]
     return plan
 
 
@@ -209,7 +218,31 @@ def train_all(
     ]
     if data is not None:
         cmd += ["--data", str(data)]
-    return _timed_step("training", cmd, log)
+    seconds = _timed_step("training", cmd, log)
+    transfer = transfer_command(profile, data, results, workers, engine)
+    if transfer is None:
+        log("transfer: the networks did not start from ImageNet, so no random-init twin is trained")
+        return seconds
+    return seconds + _timed_step("transfer (random init)", transfer, log)
+
+
+def transfer_command(profile: str, data, results, workers: int = 1, engine: str = "local") -> list | None:
+    """The sweep of the transfer question's random-init rows, or None when the study's networks did not
+    start from ImageNet (read from its result files; `breastnet.report.transfer`)."""
+    from .data import load_dataset
+    from .report.transfer import started_from_imagenet
+    from .study.plan import study_dataset, study_folder
+    from .study.results import load_results
+    from .train.profiles import get_profile
+
+    prof = get_profile(profile)
+    folder = study_folder(results, study_dataset(load_dataset(data), prof), prof, prof.weights, create=False)
+    if not folder.is_dir() or not started_from_imagenet(load_results(folder)):
+        return None
+    cmd = [sys.executable, "-m", "breastnet", "sweep", "--profile", profile, "--out", str(results), "--quiet"]
+    cmd += ["--weights", "none", "--variants", ",".join(prof.transfer_variants), "--no-spectra"]
+    cmd += ["--workers", str(workers), "--engine", engine]
+    return cmd + (["--data", str(data)] if data is not None else [])
 
 
 def _timed_step(label: str, cmd: list, log=print) -> float:

@@ -57,7 +57,7 @@ def test_every_notebook_ran(smoke_book):
 
     names = [t["notebook"] for t in smoke_book.timings]
     assert names[0] == "01_data"
-    assert names[-5:] == ["03_alpha_spectra", "04_pca", "05_results", "07_heldout", "06_external"]
+    assert names[-6:] == ["03_alpha_spectra", "04_pca", "05_results", "07_heldout", "08_transfer", "06_external"]
     from breastnet.model.variants import TABLE1
 
     # One page per paper row; the floor (a reference row, no network) has its row in Table 1 only.
@@ -142,6 +142,11 @@ def test_pages_say_the_data_are_synthetic(smoke_book):
     ):
         assert "SYNTHETIC" in page(smoke_book, name), name
     assert "not testable here" in page(smoke_book, "book/discussion.html")
+    # The smoke profile's networks start from random init: the transfer question is said to be untested.
+    for name in ("book/intro.html", "book/generated/08_transfer.html"):
+        assert "was NOT tested in this build" in page(smoke_book, name), name
+    held = page(smoke_book, "book/generated/07_heldout.html")
+    assert "held-out images of" in held and "MDE" in held
     # Without an external dataset, chapter 06 says how to give one and shows no numbers.
     external = page(smoke_book, "book/generated/06_external.html")
     assert "Not run in this build" in external and "EXTERNAL_DATA" in external

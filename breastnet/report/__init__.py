@@ -13,6 +13,7 @@ arithmetic against values worked out by hand. One concern a module:
 - `paired`, `paired_claims`: patient-clustered paired bootstrap of AUC differences, DeLong's
   test, Holm's adjustment; every question on paired per-image predictions (held-out patients
   and CV folds), with the fused rows (network + descriptors).
+- `transfer`: the transfer question (ImageNet against random init), where the weights loaded.
 - `verdicts`, `verdict_words`: the verdict rules as data and code, and their wording.
 - `spectra`: the alpha spectra (Fig. 2a, 2b) and the feature spectra (Fig. 2c).
 - `calibration`: reliability bins, ECE and Brier.
@@ -150,10 +151,24 @@ from .spectra import (
 from .stats import CorrectedT, corrected_t
 from .table1 import format_cell, table1, table1_html
 from .text import calibration_text, drop_points_view, drop_text, fmt, stopping_text, summarize, tail_text
+from .transfer import (
+    started_from_imagenet,
+    transfer_analysis,
+    transfer_claim,
+    transfer_frames,
+    transfer_statement,
+    weights_started,
+)
 from .verdict_words import VERDICT_LABELS, verdict_sentence
 from .verdicts import EQUIVALENCE_MARGIN, RULES, VERDICTS, combine, decide
 
 __all__ = [
+    "started_from_imagenet",
+    "transfer_analysis",
+    "transfer_claim",
+    "transfer_frames",
+    "transfer_statement",
+    "weights_started",
     "forest_figure",
     "MDE80_FACTOR",
     "PairedAUC",

@@ -196,7 +196,7 @@ def paired_table(
             r["upper90"],
             None if pd.isna(r["paper_effect"]) else r["paper_effect"],
         )
-        for v, (_, r) in zip(table["verdict"].fillna(""), table.iterrows(), strict=True)
+        for v, (_, r) in zip(table["verdict"].astype(object).fillna(""), table.iterrows(), strict=True)
     ]
     return table
 

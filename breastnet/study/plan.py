@@ -68,7 +68,7 @@ def study_folder(out, dataset, profile, weights, create: bool = True) -> Path:
     knobs = profile.to_dict()
     for k in ("variants", "alpha_small", "alpha_large", "spectrum_variants", "max_folds"):
         knobs.pop(k)  # these choose which runs exist, not what a run computes
-    for k in ("heldout", "seeds", "heldout_variants", "heldout_spectra", "heldout_draw"):
+    for k in ("heldout", "seeds", "heldout_variants", "heldout_spectra", "heldout_draw", "transfer_variants"):
         knobs.pop(k)  # likewise (the held-out set has a folder of its own, named by its images)
     if knobs.get("backbone") is None:
         knobs.pop("backbone", None)  # added later: unset, it keeps older studies' folders

@@ -133,7 +133,8 @@ def run_sweep(
 
     Returns:
         (folder, results): the study folder and the result dicts of all planned CV runs
-        (the held-out runs' results: `breastnet.study.heldout_results.read_heldout`).
+        (the held-out runs' results: `load_results(folder, heldout=True)`, or a notebook's
+        `Page.heldout_results`).
     """
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', not {engine!r}")

@@ -103,6 +103,9 @@ class Profile:
         heldout_variants: the rows trained for the held-out test set.
         heldout_spectra: also train the alpha spectra of `spectrum_variants` for the held-out set.
         heldout_draw: (benign, malignant) images of the synthetic held-out draw.
+        transfer_variants: where the networks start from ImageNet, these rows are also trained
+            from random initialisation (CV and held-out), for the transfer question
+            (`breastnet.report.transfer`).
     """
 
     name: str
@@ -142,6 +145,7 @@ class Profile:
     heldout_variants: tuple[str, ...] = CLAIM_ROWS
     heldout_spectra: bool = False
     heldout_draw: tuple[int, int] = (1118, 445)
+    transfer_variants: tuple[str, ...] = ("DSTL", "E-DMTL")
 
     def __post_init__(self):
         for field, allowed in CHOICES.items():
