@@ -16,10 +16,9 @@ from breastnet.report.paired import (
     holm,
     paired_auc_bootstrap,
     paper_auc_effect,
-    patient_resample_weights,
-    weighted_auc,
 )
 from breastnet.report.paper import PAPER_TABLE1
+from breastnet.train.bootstrap import patient_resample_weights, weighted_auc
 
 
 def frame(y, scores, units=(0,), patients=None):

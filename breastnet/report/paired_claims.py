@@ -22,16 +22,9 @@ import numpy as np
 import pandas as pd
 
 from ..model.variants import STUDY_ROWS
+from ..train.bootstrap import patient_resample_weights, weighted_auc
 from .claims import CLAIMS, Claim
-from .paired import (
-    MDE80_FACTOR,
-    delong_test,
-    holm,
-    paired_auc_bootstrap,
-    paper_auc_effect,
-    patient_resample_weights,
-    weighted_auc,
-)
+from .paired import MDE80_FACTOR, delong_test, holm, paired_auc_bootstrap, paper_auc_effect
 from .paper import TWO_STREAM, model_label, row_key
 from .verdict_words import VERDICT_LABELS, verdict_sentence
 from .verdicts import EQUIVALENCE_MARGIN, combine, decide
