@@ -307,14 +307,12 @@ def claim_verdicts(
         metric = primary["metric"].iloc[0] if len(primary) else PRIMARY_METRIC
         word = _metric_word(metric)
         names = [name for pair in claim.pairs for name in pair]
-        testable, supported, missing = True, True, False
+        testable, missing = True, False
         for _, r in primary.iterrows():
             if r["n"] < 2:
                 testable, missing = False, True
             elif pd.isna(r["ci_low"]):
                 testable = False
-            else:
-                supported &= bool(r["ci_low"] > 0)
         if not len(primary):
             testable, missing = False, True
         degenerate = _no_skill(names, metric, one_class_share, constant_share)
@@ -341,8 +339,7 @@ def claim_verdicts(
                 else "a comparison has the same difference in every run, so no test is defined"
             )
         else:
-            code = rule_verdict(primary) if "p_holm" in primary else None
-            verdict = VERDICT_LABELS[code] if code else ("supported" if supported else "not supported")
+            verdict = VERDICT_LABELS[rule_verdict(primary)]
             why = (
                 f"by the verdict rules on the corrected {word} interval{'s' if len(primary) > 1 else ''}, "
                 "Holm-adjusted across the claims' comparisons"
