@@ -5,16 +5,17 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PROFILE ?= cpu
+# The defaults live in breastnet/defaults.py (read here by name), as the command line and the notebooks read them.
+default = $(shell sed -n 's/^$(1) = "*\([^"]*\)"*$$/\1/p' breastnet/defaults.py)
+PROFILE ?= $(call default,PROFILE)
 BREASTNET_DATA ?=
 # An external dataset: final models trained on the study data are tested on it (chapter 06).
 EXTERNAL_DATA ?=
-RESULTS ?= results
-# Training processes before the notebooks: two one-thread processes beat one two-thread
-# process on the 2-core CI machine (benchmarks/README.md). Results record their threads.
-WORKERS ?= 2
+RESULTS ?= $(call default,RESULTS)
+# Training processes before the notebooks (results record their threads).
+WORKERS ?= $(call default,WORKERS)
 # ENGINE=ray: train on Ray actors instead (a local Ray, or the cluster at $RAY_ADDRESS; README).
-ENGINE ?= local
+ENGINE ?= $(call default,ENGINE)
 export BREASTNET_CACHE ?= $(CURDIR)/.cache
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONUNBUFFERED := 1
@@ -22,7 +23,7 @@ export PYTHONUNBUFFERED := 1
 # Reinstall when pyproject.toml changes.
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: venv book test test-all lint check-publishing clean mathjax screenshots pdf
+.PHONY: venv book lab test test-all lint check-publishing clean mathjax screenshots pdf
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +55,11 @@ mathjax: $(MATHJAX_DIR)/tex-mml-chtml.js
 book: venv $(if $(filter local,$(MATHJAX)),mathjax,)
 	$(PY) -m breastnet.book --profile $(PROFILE) --results $(RESULTS) --workers $(WORKERS) --engine $(ENGINE) \
 		$(if $(BREASTNET_DATA),--data $(BREASTNET_DATA),) $(if $(EXTERNAL_DATA),--external $(EXTERNAL_DATA),)
+
+# JupyterLab on the notebooks, with this venv and the cache `make book` uses: a template opened
+# after `make book` reads that build's results (its parameters left at None).
+lab: venv
+	$(PY) -m jupyter lab notebooks/
 
 # The tests touching Keras run twice: on TensorFlow (the default backend), then on PyTorch
 # (the GPU machine has PyTorch and JAX, not TensorFlow).
@@ -100,7 +106,7 @@ pdf: venv
 
 # One PNG per chapter of the built book (headless Chromium: apt-get install chromium).
 screenshots: venv
-	$(PY) -m breastnet.screenshots
+	$(PY) tools/screenshots.py
 
 clean:
 	rm -rf _build book/generated $(RESULTS)

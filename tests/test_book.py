@@ -183,7 +183,7 @@ def test_result_pages_launch_and_edit_their_template(smoke_book):
 )
 def test_pdf_has_the_tables_and_no_html_placeholders(smoke_book):
     """`make pdf`: the LaTeX builder gets each HTML table's Markdown twin, not '<IPython...HTML object>'."""
-    from breastnet.publish import build_pdf
+    from breastnet.book.publish import build_pdf
 
     pdf = build_pdf(smoke_book.html.parents[1], log=print)
     assert pdf.name == "breastnet-reproduced.pdf" and pdf.stat().st_size > 100_000

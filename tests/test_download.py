@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
-from breastnet import cli_data
+from breastnet.cli import data as cli_data
 from breastnet.data import download
 from breastnet.data.download import DownloadError, fetch_busbra
 from breastnet.data.load import load_dataset

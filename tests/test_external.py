@@ -3,10 +3,10 @@
 import pandas as pd
 import pytest
 
-import breastnet.study.external as external_module
+import breastnet.deploy.evaluate as external_module
 from breastnet import report
 from breastnet.data.synthetic import SHIFTED, synthetic_dataset
-from breastnet.study.external import EXTERNAL_ROWS, run_external
+from breastnet.deploy.evaluate import EXTERNAL_ROWS, run_external
 from breastnet.study.results import load_results
 from breastnet.train.profiles import get_profile
 

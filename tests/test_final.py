@@ -14,18 +14,19 @@ import numpy as np
 import pytest
 from conftest import write_separable
 
-from breastnet.__main__ import main
+from breastnet.cli import main
 from breastnet.data.layouts import load_manifest
 from breastnet.data.problems import DataError
 from breastnet.data.synthetic import NO_SHIFT, SHIFTED, synthetic_dataset, write_synthetic
-from breastnet.study.apply import (
-    evaluate_external,
+from breastnet.deploy.evaluate import evaluate_external
+from breastnet.deploy.fit import fit_final
+from breastnet.deploy.predict import (
     load_final_model,
     nearest_birads,
     predict_image,
     predict_manifest,
 )
-from breastnet.study.final import fit_final, read_card
+from breastnet.study.final import read_card
 from breastnet.study.results import read_result, write_result
 from breastnet.train.metrics import METRIC_KEYS
 from breastnet.train.profiles import get_profile
@@ -141,7 +142,7 @@ def test_a_model_saved_on_tensorflow_loads_on_pytorch(final_model, data_pair):
     model, card = load_final_model(final_model)
     here = predict_image(model, record.image, record.mask, card)["p_malignant"]
     code = (
-        "from breastnet.study.apply import load_final_model, predict_image\n"
+        "from breastnet.deploy.predict import load_final_model, predict_image\n"
         f"m, c = load_final_model({str(final_model)!r})\n"
         f"print(predict_image(m, {str(record.image)!r}, {str(record.mask)!r}, c)['p_malignant'])\n"
     )
@@ -229,7 +230,7 @@ def test_a_manifest_predicts_the_good_rows_and_lists_the_bad(final_model, data_p
 
 
 def test_a_file_that_is_no_model_is_named(tmp_path):
-    from breastnet.study.apply import ModelFileError
+    from breastnet.deploy.predict import ModelFileError
 
     with pytest.raises(ModelFileError, match="does not exist"):
         load_final_model(tmp_path / "none.keras")

@@ -120,7 +120,7 @@ def test_heldout_sweep_end_to_end_on_the_test_profile(tmp_path, monkeypatch):
     assert verdicts["entropy"]["verdict"] == "not testable here"  # nor DSSL, DMTL, E-DMTL
     assert "SYNTHETIC" in verdicts["floor"]["label"]
     # External validation tests these final models: nothing is trained twice.
-    import breastnet.study.external as external
+    import breastnet.deploy.evaluate as external
 
     monkeypatch.setattr(external, "fit_final", lambda *a, **k: pytest.fail("a final model was trained again"))
     other = synthetic_dataset(6, 6, seed=1, cache_dir=tmp_path, shift=SHIFTED)

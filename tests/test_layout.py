@@ -1,4 +1,4 @@
-"""The package's layout: layers import only the layers below them, no cycles, small modules."""
+"""The package's layout: layers import only the layers below them, and no cycles."""
 
 import ast
 import os
@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "breastnet"
-#: Layers, lowest first: a module may import its own layer and the ones before it.
-LAYERS = ("data", "model", "train", "study", "report")
-TOP = len(LAYERS)  # book.py, notebook.py, __main__.py
+#: Layers, lowest first: a module may import its own layer and the ones before it. `defaults` is one
+#: module everything may read; `deploy` applies the study's models; `book` and `cli` are on top.
+LAYERS = ("defaults", "data", "model", "train", "study", "deploy", "report", "book", "cli")
+TOP = len(LAYERS)  # breastnet/__init__.py, breastnet/__main__.py
 
 
 def module_name(path: Path) -> str:
@@ -52,6 +53,8 @@ def imports_of(module: str) -> set[str]:
 
 def test_the_layers_are_the_subpackages():
     assert {m.split(".")[1] for m in MODULES if m.count(".") >= 1} >= set(LAYERS)
+    top = {m for m in MODULES if m.count(".") == 1 and MODULES[m].name != "__init__.py"}
+    assert top == {"breastnet.defaults", "breastnet.__main__"}, "a module outside the layers"
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))
@@ -79,12 +82,6 @@ def test_no_import_cycle():
     for module in sorted(graph):
         if module not in state:
             visit(module, [module])
-
-
-@pytest.mark.parametrize("module", sorted(MODULES))
-def test_modules_stay_small(module):
-    lines = len(MODULES[module].read_text().splitlines())
-    assert lines <= 400, f"{module} has {lines} lines: split it by concern"
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import subprocess
 import pytest
 import yaml
 
-from breastnet import publish
+from breastnet.book import publish
 
 
 @pytest.fixture

@@ -52,7 +52,7 @@ def _science(result):
 
 def test_ray_engine_writes_the_files_of_the_local_pool(tmp_path, capsys, monkeypatch):
     """`--engine ray` (one CPU per actor) and `--workers 2` (one thread per process): identical results."""
-    from breastnet.__main__ import main
+    from breastnet.cli import main
 
     _, pool = _sweep_cli(tmp_path / "pool", "--workers", "2", cache=tmp_path / "cache")
     monkeypatch.setenv("BREASTNET_CACHE", str(tmp_path / "cache"))

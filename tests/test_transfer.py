@@ -63,7 +63,7 @@ def test_transfer_analysis_compares_each_row_with_its_random_init_twin():
 
 
 def test_the_book_trains_the_twin_only_where_the_results_record_imagenet(tmp_path, monkeypatch):
-    from breastnet.book import transfer_command
+    from breastnet.book import transfer_request
     from breastnet.data.synthetic import synthetic_dataset
     from breastnet.study.plan import study_dataset, study_folder
     from breastnet.study.results import write_result
@@ -73,14 +73,16 @@ def test_the_book_trains_the_twin_only_where_the_results_record_imagenet(tmp_pat
     profile = get_profile("test")
     data = study_dataset(synthetic_dataset(cache_dir=tmp_path / "cache"), profile)
     folder = study_folder(tmp_path / "results", data, profile, profile.weights)
-    assert transfer_command("test", None, tmp_path / "results") is None  # nothing trained yet
+    assert transfer_request("test", None, tmp_path / "results") is None  # nothing trained yet
     y = [0, 1] * 5
     path = write_result(folder / "DSTL_a0_r0_f0.json", result("DSTL", 0.0, "random init", 0, y, y), np.zeros((10, 2)))
-    assert transfer_command("test", None, tmp_path / "results") is None  # from scratch: no twin
+    assert transfer_request("test", None, tmp_path / "results") is None  # from scratch: no twin
     write_result(path, result("DSTL", 0.0, "imagenet", 0, y, y), np.zeros((10, 2)))
-    cmd = transfer_command("test", None, tmp_path / "results", workers=2)
+    request = transfer_request("test", None, tmp_path / "results", workers=1)
+    assert request.weights == "none" and request.variants == ("DSTL", "E-DMTL") and not request.spectra
+    cmd = request.argv()
     assert cmd[cmd.index("--weights") + 1] == "none" and cmd[cmd.index("--variants") + 1] == "DSTL,E-DMTL"
-    assert "--no-spectra" in cmd and cmd[cmd.index("--workers") + 1] == "2"
+    assert "--no-spectra" in cmd and cmd[cmd.index("--workers") + 1] == "1"
 
 
 @pytest.mark.parametrize("weights", ["imagenet", "random init"])

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..defaults import cache_dir
 from .problems import Problem
 
 #: Environment variable naming the dataset when no path is given.
@@ -133,6 +134,6 @@ def _busbra_folder() -> Path:
 
 
 def default_cache_dir() -> Path:
-    """$BREASTNET_CACHE, else ~/.cache/breastnet."""
-    env = os.environ.get("BREASTNET_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "breastnet"
+    """$BREASTNET_CACHE, else the checkout's .cache (as `make book`), else ~/.cache/breastnet
+    (`breastnet.defaults.cache_dir`)."""
+    return cache_dir()

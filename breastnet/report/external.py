@@ -1,6 +1,6 @@
 """External validation, from result files: internal cross-validation beside another dataset.
 
-The external results are written by `breastnet.study.external` (final models of Table 1's
+The external results are written by `breastnet.deploy.evaluate` (final models of Table 1's
 two-stream rows and the classical floor, trained on the whole study set, tested on the
 external set); the internal numbers are the same configurations' cross-validated runs.
 """

@@ -1,18 +1,11 @@
-"""A final model per variant: trained on the whole study dataset, saved, with a model card.
+"""The study's final models: where they are kept, how they are saved, and their model cards.
 
-    python -m breastnet fit --data PATH --variant E-DMTL --profile cpu --out models/
-
-The profile's subset rule applies (the limited-data subset of the `cpu` and `paper`
-profiles); a patient-grouped inner validation part (`profile.val_fraction`) drives early
-stopping when the profile has a `patience` (without one, as in the `cpu` profile, every image
-trains and the last epoch's weights are saved), and the BatchNorm statistics saved with the
-model are the ones evaluation uses (precise ones, re-estimated from the training images,
-when the profile says so). The model is a native Keras file (`BreastNet`, no Lambda layers,
-no pickle): it reloads with
-`keras.saving.load_model(path, safe_mode=True)` once `breastnet` is imported. Beside it, a
-model card (`.card.json` and `.card.md`) says what it is, what it was trained on and how,
-how the same configuration did in cross-validation (when a result folder is given), and
-that it is for research only.
+The seed-0 network of each held-out row (`breastnet.study.jobs`) and `python -m breastnet fit`
+(`breastnet.deploy.fit`) save a model here: a native Keras file (`BreastNet`, no Lambda layers,
+no pickle) that reloads with `keras.saving.load_model(path, safe_mode=True)` once `breastnet` is
+imported, and beside it a model card (`.card.json` and `.card.md`) saying what it is, what it was
+trained on and how, how the same configuration did in cross-validation, and that it is for
+research only.
 """
 
 from __future__ import annotations
@@ -21,23 +14,15 @@ import hashlib
 import json
 import os
 import tempfile
-import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ..data.cache import hash_record_files
-from ..data.checks import check_dataset
-from ..data.problems import raise_if_fatal
-from ..data.splits import Split, inner_validation
-from ..model.variants import family
-from ..train.batches import PatchStore
-from ..train.optimizer import optimizer_description
+from ..model.variants import TABLE1, family, get_variant
 from ..train.result import early_stopping_record
 from ..train.runtime import provenance
-from ..train.trainer import Trainer
-from .plan import study_dataset, study_folder
+from .plan import study_folder
 from .results import _atomic_write_bytes, load_results
 
 INTENDED_USE = (
@@ -45,6 +30,11 @@ INTENDED_USE = (
     "trained on a small dataset, from the weights named below, and its cross-validated and "
     "external metrics are the only evidence of how it behaves."
 )
+
+
+#: The rows whose final models the study keeps and tests on external data: Table 1's two-stream
+#: networks and the descriptor floor.
+FINAL_ROWS = tuple(v for v in TABLE1 if set(get_variant(v).streams) == {"oa", "hs"}) + ("Descriptors",)
 
 
 def model_stem(variant, profile) -> str:
@@ -110,75 +100,6 @@ def save_model_atomic(model, path: Path) -> None:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
-
-
-def fit_final(
-    dataset,
-    profile,
-    variant_name,
-    out,
-    alpha=None,
-    results=None,
-    weights="profile",
-    verbose=0,
-    log=print,
-    trainer=None,
-) -> Path:
-    """Train a variant on the whole study dataset and write `<stem>.keras` and its model card.
-
-    Args:
-        dataset: the full dataset (the profile's subset is taken here).
-        profile: a Profile.
-        variant_name: a Table 1 row with a network (not the descriptor floor).
-        out: folder of the model and its card.
-        alpha: overrides the variant's alpha.
-        results: a results root (as for `sweep`) whose CV runs of the same configuration go
-            into the card; None: the card says none were given.
-        weights: overrides the profile's weights.
-        verbose: Keras fit verbosity.
-        log: where progress lines go.
-        trainer: a `Trainer` of this profile to reuse (several final models: each
-            architecture is traced once); None: a new one.
-
-    Returns:
-        The path of the saved model.
-    """
-    variant = profile.variant(variant_name, alpha)
-    if not variant.learned:
-        raise ValueError(f"{variant_name} is not a network: there is no Keras model to save")
-    data = study_dataset(dataset, profile)
-    data = replace(data, problems=check_dataset(data, multitask=variant.multitask))
-    raise_if_fatal(data.problems, needs_birads=variant.multitask, context=data.name)
-    trainer = trainer or Trainer(profile, weights=weights, verbose=verbose)
-    # Without early stopping (`patience` None) nothing needs holding out: every image trains.
-    val_fraction = profile.val_fraction if profile.patience is not None else 0.0
-    train, val = inner_validation(data.records, np.arange(len(data)), val_fraction, profile.seed)
-    split = Split(0, 0, train, val, np.array([], dtype=np.int64))
-    log(
-        f"{variant.name} (alpha {variant.alpha:g}) on {data.name}: {len(train)} training and {len(val)} "
-        f"validation images, profile {profile.name}"
-    )
-    started = time.perf_counter()
-    fitted = trainer.fit(data, PatchStore(data), split, variant, seed=profile.seed)
-    seconds = time.perf_counter() - started
-    path = Path(out) / f"{model_stem(variant, profile)}.keras"
-    save_model_atomic(fitted.model, path)
-    card = model_card(
-        variant=variant,
-        profile=profile,
-        data=data,
-        split=split,
-        fitted=fitted,
-        optimizer=optimizer_description(
-            profile.learning_rate, profile.weight_ema, profile.optimizer, profile.lr_schedule
-        ),
-        cv=cross_validated(results, data, profile, trainer.weights, variant),
-        seconds=seconds,
-        model_file=path.name,
-    )
-    write_card(path, card)
-    log(f"saved {path} ({path.stat().st_size / 1e6:.1f} MB) and its model card, in {seconds / 60:.1f} min")
-    return path
 
 
 def model_card(*, variant, profile, data, split, fitted, optimizer, cv, seconds, model_file) -> dict:

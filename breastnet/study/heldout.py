@@ -11,8 +11,8 @@ is trained on the whole study subset `profile.seeds` times (seed `profile.seed +
 on every held-out image. The run sees one dataset, the study subset followed by the held-out
 images (`HeldOut.data`), with a `Split` whose training part is the subset (less the inner
 validation part, where the profile stops early) and whose test part is the held-out images:
-the same computation as `breastnet.study.final.fit_final` for seed 0, which is why the seed-0
-networks are saved as the study's final models (`breastnet.study.external` tests them on other
+the same computation as `breastnet.deploy.fit.fit_final` for seed 0, which is why the seed-0
+networks are saved as the study's final models (`breastnet.deploy.evaluate` tests them on other
 data; nothing is trained twice).
 
 On the synthetic phantoms the study subset is the whole generated set, so the held-out set

@@ -88,9 +88,9 @@ def _train_heldout(job, trainer, store, spec) -> dict:
 
 def _saved_as_final(variant) -> bool:
     """The rows whose seed-0 held-out network is a final model: those `external` tests."""
-    from .external import EXTERNAL_ROWS
+    from .final import FINAL_ROWS
 
-    return variant.name in EXTERNAL_ROWS
+    return variant.name in FINAL_ROWS
 
 
 def _save_final(job, spec, fitted, trainer) -> None:

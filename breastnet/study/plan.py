@@ -184,10 +184,15 @@ def make_splits(dataset, profile, scheme: str = "cv"):
     return cv_splits(dataset.records, profile.folds, profile.repeats, profile.seed, profile.val_fraction)
 
 
+def variant_cost(variant, heldout: bool = False) -> float:
+    """Relative training work of a run of `variant`: streams x training patch sets (Han's margins);
+    a held-out run trains on the whole subset, 1.5 times a 3-fold CV run's training part."""
+    return len(variant.streams) * max(1, len(variant.margins)) * (1.5 if heldout else 1)
+
+
 def run_cost(spec: RunSpec) -> float:
-    """Relative training work of a run: streams x training patch sets (Han's margins); a held-out
-    run trains on the whole subset, 1.5 times a 3-fold CV run's training part."""
-    return len(spec.variant.streams) * max(1, len(spec.variant.margins)) * (1.5 if spec.heldout else 1)
+    """`variant_cost` of a planned run."""
+    return variant_cost(spec.variant, spec.heldout is not None)
 
 
 def architecture_blocks(runs, architecture_key) -> list[list[RunSpec]]:

@@ -145,7 +145,7 @@ def load_results(folder, pattern: str = "*.json", external: bool = False, heldou
     Args:
         folder: a results root or study folder.
         pattern: file name pattern.
-        external: also the external-validation results (`breastnet.study.external`), which
+        external: also the external-validation results (`breastnet.deploy.evaluate`), which
             are not cross-validation runs.
         heldout: also the held-out runs (`breastnet.study.heldout`), which are not
             cross-validation runs either.

@@ -12,8 +12,6 @@ import multiprocessing
 import time
 from dataclasses import replace
 
-import keras
-
 from ..data.checks import check_dataset
 from ..data.problems import raise_if_fatal
 from ..model.backbones import input_size
@@ -177,11 +175,9 @@ def run_sweep(
     elif workers > 1 and len(todo) > 1:
         train_in_workers(job, todo, workers, trainer.architecture_key, log)
     else:
-        bar = keras.utils.Progbar(len(todo), unit_name="run") if todo else None
         started = time.perf_counter()
-        for n, spec in enumerate(todo, start=1):
+        for n, spec in enumerate(todo, start=1):  # a line of its own per run, between Keras' epoch lines
             result = train_one(job, trainer, stores, spec)
             left = (time.perf_counter() - started) / n * (len(todo) - n) / 60
-            log(f"\n[{n}/{len(todo)}] {progress_line(spec, result, f'; about {left:.1f} min left')}")
-            bar.update(n)
+            log(f"[{n}/{len(todo)}] {progress_line(spec, result, f'; about {left:.1f} min left')}")
     return folder, list(finished_results(folder, runs).values())

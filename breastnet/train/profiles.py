@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from ..defaults import WEIGHTS
 from ..model.variants import STUDY_ROWS, Variant, get_variant
 
 # The values a profile's text fields may take (the command line offers the same).
@@ -133,7 +134,7 @@ class Profile:
     alpha_small: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5)
     alpha_large: tuple[float, ...] = (0.0, 0.25, 1.0, 4.0)
     spectrum_variants: tuple[str, ...] = ("E-DSSL", "E-DSTL", "E-DMTL")
-    weights: str | None = "auto"
+    weights: str | None = WEIGHTS
     run_eagerly: bool = False
     deterministic: bool = True
     seed: int = 0
@@ -244,7 +245,7 @@ PROFILES: dict[str, Profile] = {
         subset=(150, 162),
         alpha_small=(0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5),
         alpha_large=(0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0),
-        weights="auto",
+        weights=WEIGHTS,
         seeds=10,
         heldout_variants=tuple(STUDY_ROWS),
         heldout_spectra=True,

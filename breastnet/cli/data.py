@@ -16,7 +16,7 @@ DATASETS = ("busbra",)
 
 def add_parser(subparsers):
     """Add `data` to the `argparse` subparsers of `python -m breastnet`."""
-    from .data.download import URL_ENV, ZIP_ENV
+    from ..data.download import URL_ENV, ZIP_ENV
 
     data = subparsers.add_parser(
         COMMAND, help="download a public dataset (BUS-BRA from Zenodo), check it and unpack it"
@@ -26,7 +26,7 @@ def add_parser(subparsers):
         "--to",
         default=None,
         metavar="DIR",
-        help="the dataset folder to create (default $BREASTNET_CACHE/BUS-BRA, else ~/.cache/breastnet/BUS-BRA)",
+        help="the dataset folder to create (default: BUS-BRA in the cache, breastnet.defaults.cache_dir)",
     )
     data.add_argument(
         "--archive",
@@ -45,9 +45,9 @@ def add_parser(subparsers):
 
 def run(args) -> int:
     """Fetch the dataset named by `args`; 0 when it is ready, 1 (message on stderr) when not."""
-    from .data.download import BUSBRA_DOI, BUSBRA_LICENSE, default_busbra_dir, fetch_busbra
-    from .data.load import load_dataset
-    from .data.records import BUSBRA_CITATION
+    from ..data.download import BUSBRA_DOI, BUSBRA_LICENSE, default_busbra_dir, fetch_busbra
+    from ..data.load import load_dataset
+    from ..data.records import BUSBRA_CITATION
 
     try:
         folder = fetch_busbra(args.to, base_url=args.base_url, archive=args.archive, progress=sys.stderr.isatty())

@@ -1,12 +1,14 @@
 """Build the Jupyter Book: run the notebook templates with papermill, then jupyter-book.
 
-    python -m breastnet.book --profile smoke --results results [--data PATH]
+    python -m breastnet.book [--profile cpu] [--results results] [--data PATH]
 
 1. Each template of `notebooks/` is executed with papermill into `book/generated/`
    (git-ignored): 01_data, one 02_variant per Table 1 row of the profile, 03_alpha_spectra,
-   04_pca, 05_results, 07_heldout (the claims on the held-out patients), 06_external. The
-   notebooks train nothing themselves beyond what `breastnet.study.sweep.run_sweep` finds
-   missing, so a second build only re-renders.
+   04_pca, 05_results, 07_heldout (the claims on the held-out patients), 08_transfer,
+   06_external. The notebooks train nothing themselves beyond what
+   `breastnet.study.sweep.run_sweep` finds missing, so a second build only re-renders. What
+   the build ran on (data, profile, results) is written to `<results>/book-build.json`, where
+   a notebook opened by hand finds it (`breastnet.defaults.last_build`).
 2. `jupyter-book build` (config `_config.yml` and `_toc.yml` at the repository root,
    execution off) writes `_build/html/`.
 
@@ -25,10 +27,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .model.variants import TABLE1
+from ..defaults import ENGINE, PROFILE, RESULTS, WORKERS, write_last_build
+from ..model.variants import TABLE1
+from ..study.request import TrainRequest
+from .page import BOOK_BUILD_ENV
 from .publish import build_html, build_pdf
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = (
     "01_data",
     "02_variant",
@@ -67,7 +72,7 @@ def variant_notebook_name(variant: str) -> str:
 
 def variant_title(variant: str) -> str:
     """Page title of a variant: its name, with its alpha for the entropy-regularised ones."""
-    from .report import model_label, row_key
+    from ..report import model_label, row_key
 
     return model_label(*row_key(variant))
 
@@ -104,9 +109,9 @@ def _finish_notebook(path: Path, title: str | None = None) -> None:
 
 
 def run_notebooks(
-    profile: str = "cpu",
+    profile: str = PROFILE,
     data=None,
-    results="results",
+    results=RESULTS,
     root=None,
     log=print,
     only=None,
@@ -128,8 +133,8 @@ def run_notebooks(
     """
     import papermill
 
-    from .data import resolve_data_path
-    from .train.profiles import get_profile
+    from ..data import resolve_data_path
+    from ..train.profiles import get_profile
 
     root = Path(root or ROOT).resolve()
     prof = get_profile(profile)
@@ -155,37 +160,51 @@ def run_notebooks(
         "results": str(Path(results).resolve()),
         "external": None if external is None else str(Path(external).resolve()),
     }
+    write_last_build(base["results"], **{k: v for k, v in base.items() if k != "results"})
     build = BookBuild(html=None)
     what = "SYNTHETIC phantoms" if data_path is None else str(data_path)
     log(f"book: profile {prof.name}, data {what}, results {base['results']}, {len(plan)} notebooks -> {out}")
-    for n, (template, name, extra) in enumerate(plan, start=1):
-        params = dict(base, **extra)
-        if template != "06_external":
-            params.pop("external")
-        if template == "05_results":
-            params["timings"] = str(timings_file)
-        target = out / f"{name}.ipynb"
-        start = time.perf_counter()
-        papermill.execute_notebook(
-            str(root / "notebooks" / f"{template}.ipynb"),
-            str(target),
-            parameters=params,
-            cwd=str(out),
-            progress_bar=False,
-            log_output=False,
-            kernel_name="python3",
-        )
-        _finish_notebook(target, variant_title(extra["variant"]) if "variant" in extra else None)
-        seconds = time.perf_counter() - start
-        build.notebooks.append(target)
-        build.timings.append({"notebook": name, "seconds": round(seconds, 1)})
-        _record_time(timings_file, name, seconds)
-        log(f"[{n}/{len(plan)}] {name}: {seconds:.0f} s")
+    previous = os.environ.get(BOOK_BUILD_ENV)
+    os.environ[BOOK_BUILD_ENV] = "1"  # the kernels inherit it: glued text then shows on the pages only
+    try:
+        for n, (template, name, extra) in enumerate(plan, start=1):
+            params = dict(base, **extra)
+            if template != "06_external":
+                params.pop("external")
+            if template == "05_results":
+                params["timings"] = str(timings_file)
+            target = out / f"{name}.ipynb"
+            start = time.perf_counter()
+            papermill.execute_notebook(
+                str(root / "notebooks" / f"{template}.ipynb"),
+                str(target),
+                parameters=params,
+                cwd=str(out),
+                progress_bar=False,
+                log_output=False,
+                kernel_name="python3",
+            )
+            _finish_notebook(target, variant_title(extra["variant"]) if "variant" in extra else None)
+            seconds = time.perf_counter() - start
+            build.notebooks.append(target)
+            build.timings.append({"notebook": name, "seconds": round(seconds, 1)})
+            _record_time(timings_file, name, seconds)
+            log(f"[{n}/{len(plan)}] {name}: {seconds:.0f} s")
+    finally:
+        if previous is None:
+            os.environ.pop(BOOK_BUILD_ENV, None)
+        else:
+            os.environ[BOOK_BUILD_ENV] = previous
     return build
 
 
 def train_all(
-    profile: str = "cpu", data=None, results="results", log=print, workers: int = 1, engine: str = "local"
+    profile: str = PROFILE,
+    data=None,
+    results=RESULTS,
+    log=print,
+    workers: int = WORKERS,
+    engine: str = ENGINE,
 ) -> float:
     """Train every run of the profile's book that has no result yet, in one process.
 
@@ -201,48 +220,39 @@ def train_all(
     Returns:
         The seconds it took.
     """
-    cmd = [
-        sys.executable,
-        "-m",
-        "breastnet",
-        "sweep",
-        "--profile",
-        profile,
-        "--out",
-        str(results),
-        "--quiet",
-        "--workers",
-        str(workers),
-        "--engine",
-        engine,
-    ]
-    if data is not None:
-        cmd += ["--data", str(data)]
-    seconds = _timed_step("training", cmd, log)
-    transfer = transfer_command(profile, data, results, workers, engine)
+    request = TrainRequest(profile=profile, data=data, out=str(results), workers=workers, engine=engine, quiet=True)
+    seconds = _timed_step("training", request.process(), log)
+    transfer = transfer_request(profile, data, results, workers, engine)
     if transfer is None:
         log("transfer: the networks did not start from ImageNet, so no random-init twin is trained")
         return seconds
-    return seconds + _timed_step("transfer (random init)", transfer, log)
+    return seconds + _timed_step("transfer (random init)", transfer.process(), log)
 
 
-def transfer_command(profile: str, data, results, workers: int = 1, engine: str = "local") -> list | None:
+def transfer_request(profile: str, data, results, workers: int = WORKERS, engine: str = ENGINE) -> TrainRequest | None:
     """The sweep of the transfer question's random-init rows, or None when the study's networks did not
     start from ImageNet (read from its result files; `breastnet.report.transfer`)."""
-    from .data import load_dataset
-    from .report.transfer import started_from_imagenet
-    from .study.plan import study_dataset, study_folder
-    from .study.results import load_results
-    from .train.profiles import get_profile
+    from ..data import load_dataset
+    from ..report.transfer import started_from_imagenet
+    from ..study.plan import study_dataset, study_folder
+    from ..study.results import load_results
+    from ..train.profiles import get_profile
 
     prof = get_profile(profile)
     folder = study_folder(results, study_dataset(load_dataset(data), prof), prof, prof.weights, create=False)
     if not folder.is_dir() or not started_from_imagenet(load_results(folder)):
         return None
-    cmd = [sys.executable, "-m", "breastnet", "sweep", "--profile", profile, "--out", str(results), "--quiet"]
-    cmd += ["--weights", "none", "--variants", ",".join(prof.transfer_variants), "--no-spectra"]
-    cmd += ["--workers", str(workers), "--engine", engine]
-    return cmd + (["--data", str(data)] if data is not None else [])
+    return TrainRequest(
+        profile=profile,
+        data=data,
+        out=str(results),
+        variants=prof.transfer_variants,
+        spectra=False,
+        weights="none",
+        workers=workers,
+        engine=engine,
+        quiet=True,
+    )
 
 
 def _timed_step(label: str, cmd: list, log=print) -> float:
@@ -255,7 +265,7 @@ def _timed_step(label: str, cmd: list, log=print) -> float:
     return seconds
 
 
-def external_all(profile: str, data, external, results="results", log=print) -> float:
+def external_all(profile: str, data, external, results=RESULTS, log=print) -> float:
     """`python -m breastnet external`: final models of the two-stream rows and the floor, on `external`.
 
     In its own process, like `train_all`: chapter 06 then only reads the results.
@@ -273,16 +283,16 @@ def _record_time(path: Path, name: str, seconds: float) -> None:
 
 
 def build_book(
-    profile: str = "cpu",
+    profile: str = PROFILE,
     data=None,
-    results="results",
+    results=RESULTS,
     root=None,
     html: bool = True,
     log=print,
     only=None,
-    workers: int = 1,
+    workers: int = WORKERS,
     external=None,
-    engine: str = "local",
+    engine: str = ENGINE,
 ) -> BookBuild:
     """Run the notebooks, draw the method figure and build the HTML book.
 
@@ -297,7 +307,7 @@ def build_book(
     Returns:
         A `BookBuild`; `build.html / "index.html"` is the front page.
     """
-    from .report import architecture_figure
+    from ..report import architecture_figure
 
     root = Path(root or ROOT).resolve()
     started = time.perf_counter()
@@ -318,11 +328,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m breastnet.book", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--profile", default="cpu", help="smoke, cpu or paper (default cpu)")
+    parser.add_argument("--profile", default=PROFILE, help=f"smoke, cpu or paper (default {PROFILE})")
     parser.add_argument(
         "--data", default=None, help="dataset path; default $BREASTNET_DATA, else the synthetic phantoms"
     )
-    parser.add_argument("--results", default="results", help="results folder (default ./results)")
+    parser.add_argument("--results", default=RESULTS, help=f"results folder (default ./{RESULTS})")
     parser.add_argument(
         "--only",
         nargs="+",
@@ -341,13 +351,13 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="training processes before the notebooks (python -m breastnet sweep --workers)",
+        default=WORKERS,
+        help=f"training processes before the notebooks (python -m breastnet sweep --workers; default {WORKERS})",
     )
     parser.add_argument(
         "--engine",
         choices=("local", "ray"),
-        default="local",
+        default=ENGINE,
         help="what trains the sweep: local processes, or Ray (a local Ray, or the cluster at $RAY_ADDRESS)",
     )
     args = parser.parse_args(argv)
@@ -365,7 +375,3 @@ def main(argv=None) -> int:
         engine=args.engine,
     )
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

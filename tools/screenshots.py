@@ -1,6 +1,6 @@
 """Screenshots of every chapter of the built book, as a reader's browser shows them.
 
-    python -m breastnet.screenshots [--html _build/html] [--out _build/screenshots]
+    python tools/screenshots.py [--html _build/html] [--out _build/screenshots]
     make screenshots
 
 Headless Chromium (Debian: `apt-get install chromium`) renders each page of `_toc.yml`
@@ -64,7 +64,7 @@ def screenshot(page: Path, out: Path, width: int = 1280, height: int = 3000, wai
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m breastnet.screenshots", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python tools/screenshots.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--html", default=str(ROOT / "_build" / "html"), help="the built book")
     parser.add_argument("--out", default=str(ROOT / "_build" / "screenshots"), help="folder of the PNGs")

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LOCAL_MATHJAX = Path("book") / "_static" / "mathjax" / "tex-mml-chtml.js"
 GENERATED = "book/generated/"
 

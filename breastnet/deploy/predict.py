@@ -1,8 +1,7 @@
-"""Apply a saved model: predict images of one's own, evaluate on another dataset.
+"""Predict with a saved model: p(malignant) of images of one's own.
 
     python -m breastnet predict --model M.keras --image IMG --mask MASK
     python -m breastnet predict --model M.keras --manifest CSV --out predictions.csv
-    python -m breastnet evaluate --model M.keras --data OTHER --out DIR
 
 Images go through the same code as training: `breastnet.data.checks` reads and checks each
 image and mask (missing, unreadable, empty mask, sizes that differ, an image that is not
@@ -14,8 +13,6 @@ its problem; in a manifest, the good rows are still predicted.
 from __future__ import annotations
 
 import csv
-import hashlib
-from collections import Counter
 from pathlib import Path
 
 import keras
@@ -23,16 +20,14 @@ import numpy as np
 
 from ..data.augment import to_model_input
 from ..data.birads import BIRADS_SCORES
-from ..data.checks import check_dataset, check_record
-from ..data.patches import load_patches, record_patch
+from ..data.checks import check_record
+from ..data.patches import record_patch
 from ..data.problems import FATAL, DataError, Problem
 from ..data.records import Record
 from ..model.backbones import BACKBONES
 from ..model.network import BreastNet
-from ..train.metrics import ECE_BINS, bootstrap_ci, prediction_entropy_np
-from ..train.result import score_test_images
-from ..train.runtime import provenance
-from .final import read_card
+from ..study.final import read_card
+from ..train.metrics import prediction_entropy_np
 
 #: The categories a BI-RADS score is rounded to when the card does not list the training ones.
 DEFAULT_CATEGORIES = ("2", "3", "4A", "4B", "4C", "5")
@@ -61,7 +56,7 @@ def nearest_birads(score: float, categories=DEFAULT_CATEGORIES) -> str:
     return min(categories, key=lambda cat: abs(BIRADS_SCORES[cat] - float(score)))
 
 
-def _patch_settings(model, card) -> tuple[int, float, str]:
+def patch_settings(model, card) -> tuple[int, float, str]:
     inputs = card.get("inputs", {})
     return model.size, float(inputs.get("margin", 0.1)), str(inputs.get("crop", "pad"))
 
@@ -72,7 +67,7 @@ def predict_records(model, records, card=None, batch_size: int = 32) -> list[dic
     Records must have passed `check_record`; the patches are cut as in training.
     """
     card = card or {}
-    size, margin, crop = _patch_settings(model, card)
+    size, margin, crop = patch_settings(model, card)
     preprocess = BACKBONES[model.backbone].preprocess
     pairs = [record_patch(r, size, margin, crop) for r in records]
     x = {"oa": to_model_input(np.stack([p[0] for p in pairs]), preprocess)}
@@ -173,100 +168,3 @@ def write_predictions_csv(rows, path) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
-
-
-def checked_external(dataset):
-    """The external dataset with its problems read; every fatal one refuses it up front (as `sweep` does)."""
-    problems = check_dataset(dataset, multitask=False)
-    fatal = [p for p in problems if p.severity == FATAL]
-    if fatal:
-        raise DataError(fatal, context=f"external dataset {dataset.name}")
-    return problems
-
-
-def external_result(*, variant: dict, dataset, problems, p_malignant, birads_pred, config, model) -> dict:
-    """A result of the CV runs' schema for one model on an external dataset.
-
-    BI-RADS categories are scored with the table as it is (an undivided 4 and 4A/4B/4C side
-    by side), and the result counts the images of each category.
-    """
-    records = dataset.records
-    metrics, predictions = score_test_images(records, p_malignant, birads_pred)
-    name = variant["name"]
-    return {
-        "run": {
-            "variant": name,
-            "family": name[2:] if name.startswith("E-") else name,
-            "alpha": float(variant["alpha"]),
-            "fold": -1,
-            "repeat": -1,
-            "seed": -1,
-            "profile": (config.get("profile") or {}).get("name"),
-            "dataset": dataset.name,
-            "kind": "external",
-        },
-        "config": config,
-        "model": model,
-        "dataset": {
-            "name": dataset.name,
-            "synthetic": dataset.synthetic,
-            "layout": dataset.layout,
-            "citation": dataset.citation,
-            "n_test": len(records),
-            **dataset.summary(),
-        },
-        "birads_categories": dict(sorted(Counter(r.birads or "missing" for r in records).items())),
-        "warnings": [q.to_dict() for q in problems if q.severity != FATAL],
-        "metrics": metrics,
-        "metrics_ci": {
-            "level": 0.95,
-            "method": "percentile bootstrap over patients (all images of a patient together, within benign "
-            "and malignant), 2000 resamples (breastnet.train.bootstrap)",
-            **{
-                m: list(bootstrap_ci(predictions["y_true"], p_malignant, m, patients=predictions["patient"]))
-                for m in ("auc", "sensitivity", "specificity")
-            },
-        },
-        "calibration": {"bins": ECE_BINS, "ece": metrics.get("ece"), "brier": metrics.get("brier")},
-        "provenance": provenance(),
-        "predictions": predictions,
-    }
-
-
-def evaluate_external(model_path, dataset, batch_size: int = 32) -> tuple[dict, np.ndarray]:
-    """A saved model on another dataset (external validation): its result and penultimate features."""
-    model, card = load_final_model(model_path)
-    problems = checked_external(dataset)
-    size, margin, crop = _patch_settings(model, card)
-    patches = load_patches(dataset, size, margin, progress=False, crop=crop)
-    preprocess = BACKBONES[model.backbone].preprocess
-    x = {"oa": to_model_input(patches.oa, preprocess)}
-    if "hs" in model.streams:
-        x["hs"] = to_model_input(patches.hs, preprocess)
-    out = model.inference.predict(x, batch_size=batch_size, verbose=0)
-    variant = card.get("variant", {"name": model.name, "alpha": float(keras.ops.convert_to_numpy(model.alpha))})
-    result = external_result(
-        variant=variant,
-        dataset=dataset,
-        problems=problems,
-        p_malignant=np.asarray(out["malignancy"], dtype=np.float64)[:, 1],
-        birads_pred=np.asarray(out["birads"])[:, 0] if model.multitask and dataset.has_birads else None,
-        config={
-            "variant": variant,
-            "profile": card.get("training", {}).get("profile"),
-            "input_size": size,
-            "crop": crop,
-            "margin": margin,
-        },
-        model={
-            "file": str(Path(model_path).resolve()),
-            "sha256": file_sha256(model_path),
-            "trained_on": card.get("data"),
-            "weights": card.get("training", {}).get("weights"),
-        },
-    )
-    return result, np.asarray(out["features"])
-
-
-def file_sha256(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -14,13 +14,15 @@ import json
 import sys
 from pathlib import Path
 
+from .options import add_common, profile_from_args, weights_of
+
 COMMANDS = ("fit", "predict", "evaluate", "external", "phantoms")
 
 
-def add_parsers(sub, common) -> None:
-    """Add the commands to `python -m breastnet`'s subparsers (`common` adds --data, --profile, ...)."""
+def add_parsers(sub) -> None:
+    """Add the commands to `python -m breastnet`'s subparsers (with the common options of `add_common`)."""
     fit = sub.add_parser("fit", help="train one variant on the whole study dataset and save it with a model card")
-    common(fit)
+    add_common(fit)
     fit.add_argument("--variant", default="E-DMTL", help="a Table 1 row with a network (default E-DMTL)")
     fit.add_argument("--alpha", type=float, default=None, help="entropy weight (default: the variant's)")
     fit.add_argument(
@@ -42,7 +44,7 @@ def add_parsers(sub, common) -> None:
     external = sub.add_parser(
         "external", help="final models of the two-stream rows and the floor on the study data, tested on another"
     )
-    common(external)
+    add_common(external)
     external.add_argument("--external", required=True, help="the external dataset (folder or manifest CSV)")
 
     phantoms = sub.add_parser("phantoms", help="write synthetic phantoms as a manifest dataset")
@@ -58,54 +60,53 @@ def _print_problems(problems) -> None:
         print(f"  {p.where}: {p.code}: {p.message}", file=sys.stderr)
 
 
-def run(args, profile_of) -> int:
-    """Run one of `COMMANDS`; `profile_of(args)` is `__main__`'s profile from the common options."""
-    from .data.problems import DataError
+def run(args) -> int:
+    """Run one of `COMMANDS`."""
+    from ..data.problems import DataError
 
     try:
-        return _run(args, profile_of)
+        return _run(args)
     except DataError as err:
         print(f"Cannot use the input: {len(err.problems)} problem(s)", file=sys.stderr)
         _print_problems(err.problems)
         return 1
 
 
-def _run(args, profile_of) -> int:
+def _run(args) -> int:
     if args.command == "phantoms":
-        from .data.synthetic import NO_SHIFT, SHIFTED, write_synthetic
+        from ..data.synthetic import NO_SHIFT, SHIFTED, write_synthetic
 
         folder = write_synthetic(args.out, args.benign, args.malignant, args.seed, SHIFTED if args.shift else NO_SHIFT)
         print(f"wrote {args.benign + args.malignant} SYNTHETIC phantoms to {folder} (manifest.csv)")
         return 0
     if args.command == "fit":
-        from .data import load_dataset
-        from .study.final import fit_final
+        from ..data import load_dataset
+        from ..deploy.fit import fit_final
 
-        weights = "profile" if args.weights is None else (None if args.weights.lower() == "none" else args.weights)
         fit_final(
             load_dataset(args.data),
-            profile_of(args),
+            profile_from_args(args),
             args.variant,
             args.out,
             alpha=args.alpha,
             results=args.results,
-            weights=weights,
+            weights=weights_of(args),
             verbose=0 if args.quiet else 2,
         )
         return 0
     if args.command == "predict":
         return _predict(args)
     if args.command == "external":
-        from .data import load_dataset
-        from .study.external import run_external
+        from ..data import load_dataset
+        from ..deploy.evaluate import run_external
 
-        results = run_external(load_dataset(args.data), load_dataset(args.external), profile_of(args), args.out)
+        results = run_external(load_dataset(args.data), load_dataset(args.external), profile_from_args(args), args.out)
         print(f"{len(results)} external results for {args.external}")
         return 0
     if args.command == "evaluate":
-        from .data import load_dataset
-        from .study.apply import evaluate_external
-        from .study.results import write_result
+        from ..data import load_dataset
+        from ..deploy.evaluate import evaluate_external
+        from ..study.results import write_result
 
         dataset = load_dataset(args.data)
         result, features = evaluate_external(args.model, dataset)
@@ -124,7 +125,7 @@ def _run(args, profile_of) -> int:
 
 
 def _predict(args) -> int:
-    from .study.apply import load_final_model, predict_image, predict_manifest, write_predictions_csv
+    from ..deploy.predict import load_final_model, predict_image, predict_manifest, write_predictions_csv
 
     if bool(args.manifest) == bool(args.image):
         print("give either --image (with --mask) or --manifest", file=sys.stderr)
