@@ -59,7 +59,7 @@ book: venv $(if $(filter local,$(MATHJAX)),mathjax,)
 # JupyterLab on the notebooks, with this venv and the cache `make book` uses: a template opened
 # after `make book` reads that build's results (its parameters left at None).
 lab: venv
-	$(PY) -m jupyter lab notebooks/
+	$(PY) -m jupyter lab notebooks/ $(LAB_ARGS)
 
 # The tests touching Keras run twice: on TensorFlow (the default backend), then on PyTorch
 # (the GPU machine has PyTorch and JAX, not TensorFlow).
