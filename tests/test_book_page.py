@@ -111,7 +111,7 @@ def test_glue_shows_a_twin_outside_the_book(monkeypatch):
     monkeypatch.setattr(ipd, "display", lambda *objs, **kw: shown.extend(objs))
     monkeypatch.delenv("BREASTNET_BOOK_BUILD", raising=False)
     notebook.glue("auc_text", "Mean test AUC 0.871 over 3 seeds")
-    notebook.glue("auc", 0.87125)
+    notebook.glue("auc", 0.87126)
     texts = [o.data for o in shown if isinstance(o, ipd.Markdown)]
     assert texts == ["**auc_text**: Mean test AUC 0.871 over 3 seeds", "**auc**: 0.8713"]
     shown.clear()

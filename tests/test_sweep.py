@@ -107,6 +107,8 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
         "--no-spectra",
         "--heldout",
         "none",
+        "--workers",
+        "1",  # one process: its first finished run is the only one when it is killed
         "--quiet",
         "--out",
         str(out),
