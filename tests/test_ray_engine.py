@@ -50,6 +50,7 @@ def _science(result):
     return {**result, "training": training}
 
 
+@pytest.mark.slow  # processes of their own (Ray actors, workers, a killed sweep): make test-all, CI
 def test_ray_engine_writes_the_files_of_the_local_pool(tmp_path, capsys, monkeypatch):
     """`--engine ray` (one CPU per actor) and `--workers 2` (one thread per process): identical results."""
     from breastnet.cli import main
@@ -68,6 +69,7 @@ def test_ray_engine_writes_the_files_of_the_local_pool(tmp_path, capsys, monkeyp
     assert not list((tmp_path / "ray").rglob("*.tmp"))
 
 
+@pytest.mark.slow  # processes of their own (Ray actors, workers, a killed sweep): make test-all, CI
 def test_a_killed_ray_worker_is_restarted_and_trains_only_what_is_missing(tiny_dataset, tmp_path):
     """SIGKILL the actor of the 4-run DSTL block after its first run; the sweep still finishes."""
     import ray

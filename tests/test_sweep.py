@@ -91,6 +91,7 @@ def test_repeatable_and_resumable(tiny_sweep, tmp_path, monkeypatch):
     assert len(resumed) == 4
 
 
+@pytest.mark.slow  # processes of their own (Ray actors, workers, a killed sweep): make test-all, CI
 def test_sigkill_mid_sweep_then_resume(tmp_path):
     """Kill a real sweep process as soon as its first run is on disk; the restart trains only the rest."""
     out = tmp_path / "results"
@@ -197,6 +198,7 @@ def test_architecture_blocks_keep_order_and_put_most_work_first(tiny_dataset):
     assert blocks[1] == [r for r in runs if "DSTL" in r.variant.name]  # in the order of `runs`
 
 
+@pytest.mark.slow  # processes of their own (Ray actors, workers, a killed sweep): make test-all, CI
 def test_worker_processes_give_the_runs_of_one_process(tmp_path):
     """`--workers 2` trains each architecture in one of two processes: same runs, numbers equal up to rounding."""
     env = dict(os.environ, BREASTNET_CACHE=str(tmp_path / "cache"), TF_CPP_MIN_LOG_LEVEL="3")
