@@ -259,13 +259,7 @@ def _reason(synthetic: bool, metric: str, primary: list[dict], no_skill: list[st
     return BY_RULES
 
 
-def claim_decisions(
-    table: pd.DataFrame,
-    synthetic: bool,
-    one_class_share: dict | None = None,
-    constant_share: dict | None = None,
-    claims=CLAIMS,
-) -> dict[str, dict]:
+def claim_decisions(table, synthetic: bool, one_class_share=None, constant_share=None, claims=CLAIMS) -> dict:
     """What each claim's verdict is, as data (codes and numbers, no sentences): see `claim_verdicts`.
 
     Args: as `claim_verdicts`.
