@@ -1,5 +1,6 @@
 """breastnet.book.page: the notebooks' setup, what they would train, and that they train only what is missing."""
 
+import re
 import shlex
 import sys
 
@@ -8,6 +9,7 @@ import pytest
 from report_fakes import fake_result
 
 from breastnet.book import page as notebook
+from breastnet.study.results import load_results
 from breastnet.train.profiles import get_profile
 
 
@@ -67,15 +69,23 @@ def test_page_reads_finished_runs_and_trains_only_missing_ones(page, monkeypatch
     (kwargs,) = calls
     assert kwargs["variants"] == ["DSTL"] and kwargs["spectra"] is False and kwargs["verbose"] == 2
     (said,) = lines
-    assert said.startswith(f"TRAINING: 1 of the 2 runs of this page have no result file in {plan.folder}")
-    assert "roughly 2 min (from the 1 finished runs of this study)" in said  # 120 s per run of DSTL
-    assert f"{sys.executable} -m breastnet sweep --profile smoke" in said and "--variants DSTL --no-spectra" in said
+    # The line states what is missing (1 of 2 runs), where, the time from the finished run and the commands.
+    head, _, tail = said.partition(str(plan.folder))
+    assert re.findall(r"\d+", head) == ["1", "2"]
+    done = load_results(plan.folder)
+    minutes, source = notebook.rough_minutes(page.plan(variants=["DSTL"], spectra=False), done)
+    assert minutes == pytest.approx(2.0) and source in tail and f"{minutes:.0f} min" in tail  # 120 s a DSTL run
+    commands = [r.shell() for r in page.requests(["DSTL"], None, False)]
+    assert commands and all(command in tail for command in commands)
+    assert shlex.split(commands[0])[0] == sys.executable  # the venv's Python, not a bare `python`
 
     finish(plan, plan.runs[1])
     lines.clear()
     folder, results = page.train_missing_runs(variants=["DSTL"], spectra=False, log=lines.append)
     assert len(calls) == 1  # nothing trained
-    assert folder == plan.folder and lines == [f"All 2 runs of this page are done: read from {plan.folder}"]
+    (said,) = lines
+    assert folder == plan.folder and str(plan.folder) in said
+    assert re.findall(r"\d+", said.partition(str(plan.folder))[0]) == ["2"]  # all 2 runs are done
     assert [r["run"]["fold"] for r in results] == [0, 1]
     assert results[0]["path"] == str(plan.folder / plan.runs[0].filename)
 

@@ -80,6 +80,15 @@ def test_gradient_pushes_toward_higher_entropy():
     assert h(step) > h(logits)
 
 
+def test_loss_entropy_and_recorded_entropy_are_one_formula():
+    """The loss's H(p) (keras.ops) and the one result files record (NumPy) agree where their floors do not bite."""
+    from breastnet.train.metrics import prediction_entropy_np
+
+    p = np.array([[0.5, 0.5], [0.99, 0.01], [0.7, 0.3], [1.0, 0.0]], "float32")
+    keras_h = ops.convert_to_numpy(prediction_entropy(p))
+    assert keras_h == pytest.approx(prediction_entropy_np(p), rel=1e-6, abs=1e-6)
+
+
 def test_no_nan_at_zero_and_one():
     y = np.array([[1.0, 0.0], [0.0, 1.0]], "float32")
     p = np.array([[1.0, 0.0], [1.0, 0.0]], "float32")  # one right and certain, one wrong and certain

@@ -29,6 +29,14 @@ def test_ece_by_hand():
     assert expected_calibration_error(y, p) == pytest.approx(2 / 3 * 0.35 + 1 / 3 * 0.15)
 
 
+def test_prediction_entropy_by_hand():
+    from breastnet.train.metrics import prediction_entropy_np
+
+    h = prediction_entropy_np([[0.5, 0.5], [1.0, 0.0], [0.9, 0.1]])
+    assert h == pytest.approx([math.log(2), 0.0, -(0.9 * math.log(0.9) + 0.1 * math.log(0.1))])
+    assert h.dtype == np.float64
+
+
 def test_perfectly_calibrated_extremes_have_zero_ece():
     assert expected_calibration_error([0, 0, 1, 1], [0.0, 0.0, 1.0, 1.0]) == pytest.approx(0.0)
 

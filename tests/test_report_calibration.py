@@ -26,7 +26,11 @@ def test_reliability_bins_agree_with_metrics_ece():
     rng = np.random.default_rng(0)
     p = rng.uniform(size=300)
     y = (rng.uniform(size=300) < p**2).astype(int)
-    assert report.ece_from_bins(report.reliability_bins(y, p)) == pytest.approx(expected_calibration_error(y, p))
+    bins = report.reliability_bins(y, p)
+    # One computation: the diagram's bins are the metric's, so the ECE in its legend is the table's to the bit.
+    assert report.ece_from_bins(bins) == expected_calibration_error(y, p)
+    assert bins["count"].sum() == 300 and list(bins["bin"]) == list(range(10))
+    assert bins["lower"].to_numpy() == pytest.approx(np.linspace(0, 0.9, 10))
 
 
 def test_calibration_summary():

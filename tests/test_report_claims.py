@@ -8,6 +8,8 @@ from report_fakes import descriptors_result, fake_result, toy_runs
 from scipy import stats
 
 from breastnet import report
+from breastnet.report import verdicts as rules
+from breastnet.report.verdict_words import claim_words
 
 
 def test_paired_differences_match_fold_and_repeat():
@@ -47,15 +49,18 @@ def test_claim_verdicts():
     verdicts = report.claim_verdicts(report.claims_table(runs), synthetic=False)
     shape = verdicts["shape"]
     # +0.040 AUC with a corrected 95 % interval reaching below 0 and a 90 % one above the paper's +0.024: inconclusive.
-    assert shape["verdict"] == "inconclusive" and shape["metric"] == "auc"
-    assert "verdict rules" in shape["why"] and "Holm" in shape["why"]
-    assert verdicts["birads"]["verdict"] == "not testable here"  # DSTL-DMTL has 1 pair
-    assert verdicts["floor"]["verdict"] == "not testable here" and not verdicts["floor"]["in_paper"]
-    assert "J = 3" in shape["evidence"] and "AUC" in shape["effect"] and "accuracy" in shape["secondary"]
-    assert shape["effect"].startswith("DSTL − DSSL: +0.040 AUC (95 % CI")
-    assert "paper +0.0292" in shape["secondary"]
+    assert (shape["code"], shape["reason"], shape["metric"]) == (rules.INCONCLUSIVE, rules.BY_RULES, "auc")
+    assert shape["verdict"] == report.VERDICT_LABELS[rules.INCONCLUSIVE]
+    birads = verdicts["birads"]  # DSTL-DMTL has 1 pair
+    assert (birads["code"], birads["reason"]) == (rules.NOT_TESTABLE, rules.RUNS_MISSING)
+    assert verdicts["floor"]["code"] == rules.NOT_TESTABLE and not verdicts["floor"]["in_paper"]
+    assert {v["verdict"] for v in verdicts.values() if v["code"] == rules.NOT_TESTABLE} == {rules.NOT_TESTABLE}
     (only,) = shape["comparisons"]
     assert only["effect"] == pytest.approx(0.04) and only["n"] == 3
+    # The words carry the numbers: the difference, its interval and p, J, the paper's accuracy difference.
+    for number in ("+0.040", report.fmt(only["ci_low"]), report.fmt(only["ci_high"]), report.fmt(only["p"]), "J = 3"):
+        assert number in shape["effect"] and number in shape["evidence"]
+    assert "+0.040" in shape["secondary"] and "+0.0292" in shape["secondary"]  # accuracy, and the paper's
     q = 0.95 / math.sqrt(2 * 0.975 * 0.025)  # t_{0.975, 2}
     assert only["ci_low"] == pytest.approx(0.04 - q * math.sqrt(0.0004 * 7 / 12))
     assert only["p"] == pytest.approx(1 - math.sqrt(24 / 31))
@@ -65,16 +70,34 @@ def test_claim_verdicts():
     assert row["mde80"] == pytest.approx((stats.t.ppf(0.975, 2) + stats.t.ppf(0.8, 2)) * se)
     assert row["paper_auc"] == pytest.approx(report.paper_auc_effect("DSTL", "DSSL")["effect"])
     synthetic = report.claim_verdicts(report.claims_table(runs), synthetic=True)
-    assert {v["verdict"] for v in synthetic.values()} == {"not testable here"}
+    assert {(v["code"], v["reason"]) for v in synthetic.values()} == {(rules.NOT_TESTABLE, rules.SYNTHETIC_DATA)}
     # A clear, consistent gain in AUC is supported, whatever the accuracy does.
     strong = [fake_result("DSSL", 0.0, f, accuracy=0.5, auc=0.70 + 0.01 * f) for f in range(5)]
     strong += [fake_result("DSTL", 0.0, f, accuracy=0.5, auc=0.80 + 0.012 * f) for f in range(5)]
-    verdicts = report.claim_verdicts(report.claims_table(report.runs_frame(strong)), synthetic=False)
-    assert verdicts["shape"]["verdict"] == "supported"
-    assert (
-        "the same difference in every run" in verdicts["shape"]["secondary"]
-        or "no spread" in verdicts["shape"]["secondary"]
-    )
+    decisions = report.claim_decisions(report.claims_table(report.runs_frame(strong)), synthetic=False)
+    assert decisions["shape"]["code"] == rules.SUPPORTED
+    (accuracy,) = decisions["shape"]["secondary"]  # 0.5 in every run of both: no spread, no test
+    assert accuracy["mean_diff"] == 0 and math.isnan(accuracy["ci_low"])
+
+
+def test_claim_decisions_are_data_and_the_words_follow_them():
+    table = report.claims_table(report.runs_frame(toy_runs()))
+    decisions = report.claim_decisions(table, synthetic=False)
+    shape = decisions["shape"]
+    assert (shape["code"], shape["reason"], shape["no_skill"]) == (rules.INCONCLUSIVE, rules.BY_RULES, [])
+    (auc,) = shape["primary"]
+    assert auc["code"] == rules.INCONCLUSIVE and auc["n"] == 3 and auc["mean_diff"] == pytest.approx(0.04)
+    assert auc["code"] == report.rule_verdict(table.query("claim == 'shape' and primary"))
+    # No sentence in a decision: its strings are codes, names and the claim's own text.
+    assert not {"verdict", "why", "effect", "evidence"} & set(shape)
+    verdicts = report.claim_verdicts(table, synthetic=False)
+    for key, d in decisions.items():
+        assert verdicts[key]["code"] == d["code"] and verdicts[key]["reason"] == d["reason"]
+        assert len(verdicts[key]["comparisons"]) == len(d["primary"])
+    # The words of a hand-made decision: the reason's sentence names the models without skill.
+    words = claim_words(dict(shape, code=rules.NOT_TESTABLE, reason=rules.ONE_PROBABILITY, no_skill=["DSSL", "E-DSSL"]))
+    assert words["verdict"] == rules.NOT_TESTABLE and "DSSL, E-DSSL" in words["why"] and "AUC" in words["why"]
+    assert words["effect"] == verdicts["shape"]["effect"]  # the numbers do not depend on the verdict
 
 
 def test_a_small_consistent_difference_rules_out_the_papers_effect():
@@ -86,7 +109,7 @@ def test_a_small_consistent_difference_rules_out_the_papers_effect():
     table = report.claims_table(report.runs_frame(runs))
     row = table.query("claim == 'shape' and primary").iloc[0]
     assert row["upper90"] < row["paper_auc"] and row["p_holm"] >= 0.05
-    assert report.claim_verdicts(table, synthetic=False)["shape"]["verdict"] == "the paper's effect ruled out"
+    assert report.claim_verdicts(table, synthetic=False)["shape"]["code"] == rules.RULED_OUT
 
 
 def test_fourth_claim_networks_against_descriptors():
@@ -112,7 +135,8 @@ def test_fourth_claim_networks_against_descriptors():
     acc = table[(table["claim"] == "floor") & (table["better"] == "E-DMTL") & ~table["primary"]].iloc[0]
     assert acc["mean_diff"] == pytest.approx((0.1 + 0.0 + 0.2) / 3)
     verdict = report.claim_verdicts(table, synthetic=False)["floor"]
-    assert verdict["verdict"] == "not testable here"  # DSTL, E-DSTL and DMTL were not run
+    # DSTL, E-DSTL and DMTL were not run
+    assert (verdict["code"], verdict["reason"]) == (rules.NOT_TESTABLE, rules.RUNS_MISSING)
     assert "E-DMTL − Descriptors: +0.093 AUC" in verdict["effect"]
     # Every two-stream network clearly above the floor: supported.
     strong = []
@@ -121,7 +145,7 @@ def test_fourth_claim_networks_against_descriptors():
         for k, (fam, alpha) in enumerate([("DSTL", 0.0), ("DSTL", 0.25), ("DMTL", 0.0), ("DMTL", 0.25)]):
             strong.append(fake_result(fam, alpha, fold, auc=0.85 + 0.011 * fold + 0.01 * k))
     verdicts = report.claim_verdicts(report.claims_table(report.runs_frame(strong)), synthetic=False)
-    assert verdicts["floor"]["verdict"] == "supported"
+    assert verdicts["floor"]["code"] == rules.SUPPORTED
     assert len(verdicts["floor"]["comparisons"]) == 4
 
 
@@ -132,18 +156,22 @@ def test_claims_on_one_class_runs_are_not_testable():
     runs = report.runs_frame(strong)
     # On accuracy (a threshold metric) one-class runs make the claim untestable.
     by_accuracy = report.claims_table(runs, metrics=("accuracy",))
-    assert report.claim_verdicts(by_accuracy, False, {("DSTL", 0.0): 0.25})["shape"]["verdict"] == "supported"
-    verdict = report.claim_verdicts(by_accuracy, False, {("DSTL", 0.0): 0.5})["shape"]
-    assert verdict["verdict"] == "not testable here"
-    assert "runs of DSTL gave every test image one class" in verdict["why"]
+    assert report.claim_decisions(by_accuracy, False, {("DSTL", 0.0): 0.25})["shape"]["code"] == rules.SUPPORTED
+    decision = report.claim_decisions(by_accuracy, False, {("DSTL", 0.0): 0.5})["shape"]
+    assert (decision["code"], decision["reason"]) == (rules.NOT_TESTABLE, rules.ONE_CLASS)
+    assert decision["no_skill"] == ["DSTL"]
+    assert "DSTL" in report.claim_verdicts(by_accuracy, False, {("DSTL", 0.0): 0.5})["shape"]["why"]
     # On AUC a one-class run can still rank: the verdict stands, the accuracy beside it is flagged.
     table = report.claims_table(runs)
-    verdict = report.claim_verdicts(table, False, {("DSTL", 0.0): 0.5})["shape"]
-    assert verdict["verdict"] == "supported"
-    assert "accuracy there is a class share" in verdict["secondary"]
+    decision = report.claim_decisions(table, False, {("DSTL", 0.0): 0.5})["shape"]
+    assert decision["code"] == rules.SUPPORTED and decision["no_skill"] == []
+    (accuracy,) = decision["secondary"]
+    assert accuracy["no_skill"] == ["DSTL"]
+    assert "DSTL" in report.claim_verdicts(table, False, {("DSTL", 0.0): 0.5})["shape"]["secondary"]
     # Runs with one probability for every image rank nothing: not testable on AUC either.
-    verdict = report.claim_verdicts(table, False, {("DSTL", 0.0): 0.5}, {("DSSL", 0.0): 0.75})["shape"]
-    assert verdict["verdict"] == "not testable here" and "DSSL" in verdict["why"] and "no ranking" in verdict["why"]
+    decision = report.claim_decisions(table, False, {("DSTL", 0.0): 0.5}, {("DSSL", 0.0): 0.75})["shape"]
+    assert (decision["code"], decision["reason"]) == (rules.NOT_TESTABLE, rules.ONE_PROBABILITY)
+    assert decision["no_skill"] == ["DSSL"]
 
 
 def test_claims_view_and_verdicts_markdown():
@@ -169,8 +197,8 @@ def test_claims_view_and_verdicts_markdown():
     assert shape["accuracy diff"] == pytest.approx(0.04)
     assert shape["paper accuracy diff"] == pytest.approx(0.0292)
     verdicts = report.claim_verdicts(table, synthetic=False)
-    text = report.verdicts_markdown(verdicts)
-    assert text.count("\n- ") == 3 and text.startswith(
-        "- **The shape stream (HS patches) improves classification**: *inconclusive*"
-    )
-    assert "(a question of ours, not in the paper)" in text.split("\n- ")[-1]
+    items = report.verdicts_markdown(verdicts).split("\n- ")
+    assert len(items) == len(report.CLAIMS) == len(verdicts)  # one item per claim, in their order
+    for item, claim, v in zip(items, report.CLAIMS, verdicts.values(), strict=True):
+        assert claim.title in item and f"*{v['verdict']}*" in item and v["effect"] in item
+        assert ("(a question of ours, not in the paper)" in item) == (not claim.in_paper)

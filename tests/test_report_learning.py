@@ -36,11 +36,11 @@ def test_learning_check_counts_one_class_runs():
     assert check["runs"] == 3 and check["one_class"] == 2 and check["constant"] == 1
     assert check["runs_small_alpha"] == 2 and check["one_class_small_alpha"] == 1  # alpha <= 1
     assert check["median_sd"] == pytest.approx(np.std([0.52, 0.53, 0.55, 0.51]))  # median of (0.0154, 0.4, 0)
-    assert check["text"].startswith(
-        "In 2 of 3 network runs every test image got the same predicted class (1 of 2 runs with α ≤ 1)"
-    )
-    assert "1 of 3 runs gave every test image the same probability" in check["text"]
-    assert report.learning_check([mixed])["text"].startswith("Every one of the 1 network runs predicted both")
+    # The text states those counts: one class in 2 of 3 runs (1 of 2 with α ≤ 1), one probability in 1 of 3.
+    assert all(count in check["text"] for count in ("2 of 3", "1 of 2", "1 of 3"))
+    assert f"{check['median_sd']:.3f}" in check["text"]
+    alone = report.learning_check([mixed])
+    assert alone["one_class"] == 0 and "0.400" in alone["text"] and "2 of 3" not in alone["text"]  # sd of p: 0.4
     assert check["by_model"] == {("DSTL", 0.0): 0.5, ("DSTL", 4.0): 1.0, ("Descriptors", 0.0): 1.0}
     assert check["by_model_constant"] == {("DSTL", 0.0): 0.0, ("DSTL", 4.0): 1.0, ("Descriptors", 0.0): 1.0}
 
@@ -54,10 +54,8 @@ def test_learning_summary():
     assert summary["networks_auc"] == pytest.approx(0.7) and summary["networks_runs"] == 3
     assert summary["by_row"]["DSTL"] == pytest.approx(0.65) and math.isnan(summary["by_row"]["E-DSTL"])
     assert summary["floor_auc"] == pytest.approx(0.8) and summary["floor_runs"] == 2
-    assert summary["networks_text"].startswith(
-        "The two-stream networks (DSTL, E-DSTL, DMTL, E-DMTL) reach a mean "
-        "test AUC of 0.700 over their 3 runs (DSTL 0.650; E-DMTL 0.800)."
-    )
+    for value in ("0.700", "3 runs", "DSTL 0.650", "E-DMTL 0.800"):  # the mean AUC of the networks and per row
+        assert value in summary["networks_text"], value
     assert "0.800 over 2 runs" in summary["floor_text"]
     empty = report.learning_summary(report.runs_frame([]))
     assert "No run" in empty["networks_text"] and "no run" in empty["floor_text"]
@@ -75,12 +73,11 @@ def test_learning_curve_frame():
     assert at[(3, "test", "precise")] == 0.78 and at[(3, "test", "moving")] == 0.58
     assert at[(2, "validation", "precise")] == 0.75 and math.isnan(at[(3, "validation", "moving")])
     text = report.learning_curve_text(frame)
-    assert text == (
-        "DSTL, repeat 0, fold 0: 3 epochs trained. At the last epoch the test AUC is 0.780 with "
-        "precise BatchNorm statistics and 0.580 with the moving averages (validation: 0.700 and –). "
-        "Early stopping on val_ce restored epoch 2, whose test AUC is 0.800 with the precise statistics "
-        "the run is evaluated with (the run's reported test AUC: 0.800)."
-    )
+    # The caption states the curve's numbers: the run, its epochs, the last epoch's test AUC (precise 0.780,
+    # moving 0.580) and validation AUC (0.700, none), the monitor, the restored epoch 2 and its test AUC 0.800.
+    for value in ("DSTL", "repeat 0", "fold 0", "3 epochs", "0.780", "0.580", "0.700", "–", "val_ce", "epoch 2"):
+        assert value in text, value
+    assert text.count("0.800") == 2  # the restored epoch's test AUC, and the run's reported one
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -102,12 +99,10 @@ def test_learning_curve_without_validation_part():
     r["training"]["history"] = {k: v for k, v in r["training"]["history"].items() if not k.startswith("val")}
     frame = report.learning_curve_frame([r])
     assert len(frame) == 2 * 3 and set(frame["split"]) == {"test"}
-    assert report.learning_curve_text(frame) == (
-        "DSTL, repeat 0, fold 0: 3 epochs trained. At the last epoch the test AUC is 0.780 with "
-        "precise BatchNorm statistics and 0.580 with the moving averages; the run had no validation "
-        "part (it trained on its whole training fold). No epoch was restored by early stopping: the "
-        "last epoch's weights were tested."
-    )
+    text = report.learning_curve_text(frame)
+    for value in ("DSTL", "3 epochs", "0.780", "0.580"):  # the run and its last test AUCs, precise and moving
+        assert value in text, value
+    assert "0.700" not in text and "epoch 2" not in text  # no validation AUC, no restored epoch
 
 
 def test_no_learning_curve():

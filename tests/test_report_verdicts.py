@@ -97,6 +97,8 @@ def test_combine_rejects_nothing_and_unknown_codes():
 
 def test_labels_cover_every_code():
     assert set(VERDICT_LABELS) == set(VERDICTS)
+    assert set(verdict_words.REASON_WORDS) == set(verdicts.REASONS)  # every reason of a claim's code has words
+    assert verdicts.NOT_TESTABLE not in VERDICTS  # the rules never give it: it is decided before them
     assert VERDICT_LABELS[RULED_OUT] == "the paper's effect ruled out"
     assert "±0.02 AUC" in VERDICT_LABELS[EQUIVALENT]
 
@@ -120,4 +122,5 @@ def test_verdict_sentence_numbers():
 def test_words_and_rules_stay_apart():
     # The rules module holds no sentences of the book, the words module no decisions.
     assert not hasattr(verdicts, "VERDICT_LABELS") and not hasattr(verdicts, "verdict_sentence")
+    assert not hasattr(verdicts, "REASON_WORDS") and not hasattr(verdicts, "claim_words")
     assert not hasattr(verdict_words, "decide") and not hasattr(verdict_words, "combine")

@@ -18,6 +18,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from .entropy import entropy
+
 
 def prediction_entropy(y_pred, epsilon: float | None = None):
     """Shannon entropy (nats) of each row of probabilities; 0 * log 0 counts as 0.
@@ -27,8 +29,7 @@ def prediction_entropy(y_pred, epsilon: float | None = None):
         epsilon: floor inside the log, so p = 0 gives neither NaN nor an infinite gradient.
     """
     eps = keras.backend.epsilon() if epsilon is None else epsilon
-    y_pred = ops.convert_to_tensor(y_pred)
-    return -ops.sum(y_pred * ops.log(ops.clip(y_pred, eps, 1.0)), axis=-1)
+    return entropy(ops.convert_to_tensor(y_pred), eps, ops)
 
 
 @keras.saving.register_keras_serializable(package="breastnet")

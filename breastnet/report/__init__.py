@@ -38,6 +38,7 @@ from .claims import (
     PRIMARY_REASON,
     SECONDARY_METRIC,
     Claim,
+    claim_decisions,
     claim_verdicts,
     claims_table,
     comparison_result,
@@ -160,7 +161,7 @@ from .transfer import (
     weights_started,
 )
 from .verdict_words import VERDICT_LABELS, verdict_sentence
-from .verdicts import EQUIVALENCE_MARGIN, RULES, VERDICTS, combine, decide
+from .verdicts import EQUIVALENCE_MARGIN, NOT_TESTABLE, REASONS, RULES, VERDICTS, combine, decide
 
 __all__ = [
     "started_from_imagenet",
@@ -194,6 +195,8 @@ __all__ = [
     "VERDICT_LABELS",
     "verdict_sentence",
     "EQUIVALENCE_MARGIN",
+    "NOT_TESTABLE",
+    "REASONS",
     "RULES",
     "VERDICTS",
     "combine",
@@ -234,6 +237,7 @@ __all__ = [
     "calibration_text",
     "chance_level",
     "Claim",
+    "claim_decisions",
     "claim_verdicts",
     "claims_figure",
     "claims_table",

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.variants import REFERENCE_ROWS, VARIANTS
-from ..train.metrics import ECE_BINS, expected_calibration_error
+from ..train.metrics import ECE_BINS, calibration_bins, ece_of_bins, expected_calibration_error
 from .paper import FAMILIES, is_network, model_label, row_key
 
 
@@ -36,36 +36,18 @@ def pooled_predictions(results) -> pd.DataFrame:
 
 
 def reliability_bins(y_true, p_malignant, n_bins: int = ECE_BINS) -> pd.DataFrame:
-    """Reliability diagram data: equal-width bins of p, as `breastnet.train.metrics` bins them.
+    """Reliability diagram data: the equal-width bins of `breastnet.train.metrics.calibration_bins`.
 
     Columns: bin, lower, upper, count, mean_predicted, observed (empty bins have count 0, NaN rates).
-    The ECE is sum(count / N * |observed - mean_predicted|) over non-empty bins.
+    The ECE is sum(count / N * |observed - mean_predicted|) over non-empty bins (`ece_from_bins`).
     """
-    y = np.asarray(y_true, dtype=float)
-    p = np.asarray(p_malignant, dtype=float)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    which = np.searchsorted(edges[1:-1], p)  # the binning of sklearn's calibration_curve
-    rows = []
-    for k in range(n_bins):
-        inside = which == k
-        count = int(inside.sum())
-        rows.append(
-            {
-                "bin": k,
-                "lower": edges[k],
-                "upper": edges[k + 1],
-                "count": count,
-                "mean_predicted": float(p[inside].mean()) if count else math.nan,
-                "observed": float(y[inside].mean()) if count else math.nan,
-            }
-        )
-    return pd.DataFrame(rows)
+    bins = calibration_bins(y_true, p_malignant, n_bins)
+    return pd.DataFrame({"bin": np.arange(n_bins), **bins})
 
 
 def ece_from_bins(bins: pd.DataFrame) -> float:
-    """Expected calibration error of a `reliability_bins` table."""
-    used = bins[bins["count"] > 0]
-    return float((used["count"] / used["count"].sum() * (used["observed"] - used["mean_predicted"]).abs()).sum())
+    """Expected calibration error of a `reliability_bins` table (`breastnet.train.metrics.ece_of_bins`)."""
+    return ece_of_bins(bins["count"].to_numpy(), bins["observed"].to_numpy(), bins["mean_predicted"].to_numpy())
 
 
 def _nanmean(x) -> float:

@@ -15,12 +15,21 @@ import pandas as pd
 
 from ..model.variants import STUDY_ROWS
 from .paired import holm, paper_auc_effect
-from .paper import METRIC_LABELS, PAPER_TABLE1, THRESHOLD_METRICS, TWO_STREAM, row_key
+from .paper import PAPER_TABLE1, THRESHOLD_METRICS, TWO_STREAM, row_key
 from .runs import select, split_ratio
 from .stats import CorrectedT, corrected_t
-from .text import fmt
-from .verdict_words import VERDICT_LABELS
-from .verdicts import combine, decide
+from .verdict_words import claim_words
+from .verdicts import (
+    BY_RULES,
+    NO_SPREAD,
+    NOT_TESTABLE,
+    ONE_CLASS,
+    ONE_PROBABILITY,
+    RUNS_MISSING,
+    SYNTHETIC_DATA,
+    combine,
+    decide,
+)
 
 
 @dataclass(frozen=True)
@@ -213,40 +222,16 @@ def _mde80(ct: CorrectedT) -> float:
     return float((st.t.ppf(0.975, ct.df) + st.t.ppf(0.80, ct.df)) * ct.se)
 
 
+def _comparison_code(r) -> str:
+    """The verdict code of one primary comparison (a row of `claims_table`) by `decide`."""
+    paper = r.get("paper_auc")
+    paper = None if paper is None or pd.isna(paper) else paper
+    return decide(r["mean_diff"], r["p_holm"], r["lower90"], r["upper90"], paper)
+
+
 def rule_verdict(primary: pd.DataFrame) -> str:
     """The verdict code of one claim's primary comparisons by the rules of `breastnet.report.verdicts`."""
-    return combine(
-        decide(
-            r["mean_diff"],
-            r["p_holm"],
-            r["lower90"],
-            r["upper90"],
-            None if r.get("paper_auc") is None or pd.isna(r.get("paper_auc")) else r["paper_auc"],
-        )
-        for _, r in primary.iterrows()
-    )
-
-
-def _metric_word(metric: str) -> str:
-    return "AUC" if metric == "auc" else METRIC_LABELS.get(metric, metric).lower()
-
-
-def _comparison_text(r, detail: bool = True) -> str:
-    """One comparison of `claims_table` in words: effect, 95 % CI, p (and t, df with `detail`)."""
-    word = _metric_word(r["metric"])
-    paper = f"; paper {r['paper_diff']:+.4f}" if pd.notna(r["paper_diff"]) else ""
-    if r["n"] < 2:
-        return f"{r['comparison']}: {r['n']} paired run(s) with {word} values, not enough for a test"
-    if pd.isna(r["ci_low"]):
-        return (
-            f"{r['comparison']}: {r['mean_diff']:+.3f} {word} in each of the J = {r['n']} paired runs, "
-            f"no spread, no test{paper}"
-        )
-    stats_ = f"t = {fmt(r['t'], 2)}, df = {r['df']}, " if detail else ""
-    return (
-        f"{r['comparison']}: {r['mean_diff']:+.3f} {word} (95 % CI {fmt(r['ci_low'])} to "
-        f"{fmt(r['ci_high'])}, {stats_}p = {fmt(r['p'])}, J = {r['n']}{paper})"
-    )
+    return combine(_comparison_code(r) for _, r in primary.iterrows())
 
 
 def _no_skill(names, metric: str, one_class_share: dict, constant_share: dict) -> list[str]:
@@ -259,6 +244,63 @@ def _no_skill(names, metric: str, one_class_share: dict, constant_share: dict) -
         {name for name in names if share.get(row_key(name), 0.0) >= 0.5},
         key=lambda n: STUDY_ROWS.index(n) if n in STUDY_ROWS else len(STUDY_ROWS),
     )
+
+
+def _reason(synthetic: bool, metric: str, primary: list[dict], no_skill: list[str]) -> str:
+    """Why a claim gets its code (`breastnet.report.verdicts.REASONS`), the first that applies."""
+    if synthetic:
+        return SYNTHETIC_DATA
+    if no_skill:
+        return ONE_CLASS if metric in THRESHOLD_METRICS else ONE_PROBABILITY
+    if not primary or any(r["n"] < 2 for r in primary):
+        return RUNS_MISSING
+    if any(pd.isna(r["ci_low"]) for r in primary):
+        return NO_SPREAD
+    return BY_RULES
+
+
+def claim_decisions(table, synthetic: bool, one_class_share=None, constant_share=None, claims=CLAIMS) -> dict:
+    """What each claim's verdict is, as data (codes and numbers, no sentences): see `claim_verdicts`.
+
+    Args: as `claim_verdicts`.
+
+    Returns:
+        claim key -> dict: title, paper, in_paper (of the claim); metric (the primary one);
+        code (a code of `breastnet.report.verdicts.VERDICTS`, combined over the primary
+        comparisons, or NOT_TESTABLE); reason (of `verdicts.REASONS`: BY_RULES, or why it is
+        not testable); no_skill (the compared models at least half of whose runs cannot show
+        skill on the metric); primary, secondary (the claim's rows of `table` as dicts; a
+        primary row adds its own `code` by `decide`, a secondary one its `no_skill` models on
+        one-class runs).
+    """
+    out = {}
+    one_class_share = one_class_share or {}
+    constant_share = constant_share or {}
+    if "primary" not in table:
+        table = table.assign(primary=True)
+    for claim in claims:
+        rows = table[table["claim"] == claim.key]
+        is_primary = rows["primary"].astype(bool)
+        primary = [{**r.to_dict(), "code": _comparison_code(r)} for _, r in rows[is_primary].iterrows()]
+        secondary = [
+            {**r.to_dict(), "no_skill": _no_skill((r["better"], r["baseline"]), r["metric"], one_class_share, {})}
+            for _, r in rows[~is_primary].iterrows()
+        ]
+        metric = primary[0]["metric"] if primary else PRIMARY_METRIC
+        no_skill = _no_skill([name for pair in claim.pairs for name in pair], metric, one_class_share, constant_share)
+        reason = _reason(synthetic, metric, primary, no_skill)
+        out[claim.key] = {
+            "title": claim.title,
+            "paper": claim.paper_text,
+            "in_paper": claim.in_paper,
+            "metric": metric,
+            "code": combine(r["code"] for r in primary) if reason == BY_RULES else NOT_TESTABLE,
+            "reason": reason,
+            "no_skill": no_skill,
+            "primary": primary,
+            "secondary": secondary,
+        }
+    return out
 
 
 def claim_verdicts(
@@ -281,6 +323,7 @@ def claim_verdicts(
     metric: for a threshold metric (accuracy), runs that gave every test image one class
     (`learning_check`'s "by_model"): their accuracy is a class share; for AUC, runs that gave
     every test image the same probability (`learning_check`'s "by_model_constant").
+    The decision is `claim_decisions`; this adds its words (`verdict_words.claim_words`).
 
     Args:
         table: `claims_table` output.
@@ -291,87 +334,22 @@ def claim_verdicts(
         claims: the claims of `table` (default CLAIMS).
 
     Returns:
-        claim key -> dict: title, paper, in_paper, metric (primary), verdict, why, effect (the
-        primary differences with 95 % CI and p, in words), secondary (the other metrics' differences,
-        in words), evidence (both, with t and df), comparisons (one dict per primary comparison:
+        claim key -> dict: title, paper, in_paper, metric (primary), code and reason (of
+        `claim_decisions`), verdict (the code's label), why, effect (the primary differences
+        with 95 % CI and p, in words), secondary (the other metrics' differences, in words),
+        evidence (both, with t and df), comparisons (one dict per primary comparison:
         comparison, n, effect, ci_low, ci_high, p).
     """
     out = {}
-    one_class_share = one_class_share or {}
-    constant_share = constant_share or {}
-    if "primary" not in table:
-        table = table.assign(primary=True)
-    for claim in claims:
-        rows = table[table["claim"] == claim.key]
-        primary, secondary = rows[rows["primary"].astype(bool)], rows[~rows["primary"].astype(bool)]
-        metric = primary["metric"].iloc[0] if len(primary) else PRIMARY_METRIC
-        word = _metric_word(metric)
-        names = [name for pair in claim.pairs for name in pair]
-        testable, missing = True, False
-        for _, r in primary.iterrows():
-            if r["n"] < 2:
-                testable, missing = False, True
-            elif pd.isna(r["ci_low"]):
-                testable = False
-        if not len(primary):
-            testable, missing = False, True
-        degenerate = _no_skill(names, metric, one_class_share, constant_share)
-        if synthetic:
-            verdict = "not testable here"
-            why = "the data are SYNTHETIC phantoms; the statistics only check the pipeline"
-        elif degenerate and metric in THRESHOLD_METRICS:
-            verdict = "not testable here"
-            why = (
-                f"at least half of the runs of {', '.join(degenerate)} gave every test image one class, "
-                f"so their {word} is a class share, not a skill"
-            )
-        elif degenerate:
-            verdict = "not testable here"
-            why = (
-                f"at least half of the runs of {', '.join(degenerate)} gave every test image the same "
-                f"probability, so their {word} measures no ranking"
-            )
-        elif not testable:
-            verdict = "not testable here"
-            why = (
-                "the runs it needs are missing from this profile or dataset (or have no " + word + ")"
-                if missing
-                else "a comparison has the same difference in every run, so no test is defined"
-            )
-        else:
-            verdict = VERDICT_LABELS[rule_verdict(primary)]
-            why = (
-                f"by the verdict rules on the corrected {word} interval{'s' if len(primary) > 1 else ''}, "
-                "Holm-adjusted across the claims' comparisons"
-            )
-        effect = "; ".join(_comparison_text(r, detail=False) for _, r in primary.iterrows())
-        second_parts = []
-        for _, r in secondary.iterrows():
-            text = _comparison_text(r, detail=False)
-            flat = _no_skill((r["better"], r["baseline"]), r["metric"], one_class_share, {})
-            if flat:
-                text += (
-                    f" [at least half of the runs of {', '.join(flat)} gave one class to every test image: "
-                    f"{_metric_word(r['metric'])} there is a class share]"
-                )
-            second_parts.append(text)
-        secondary_text = "; ".join(second_parts)
-        evidence = "; ".join(_comparison_text(r) for _, r in primary.iterrows())
-        if secondary_text:
-            evidence += (
-                f". Beside it, {', '.join(dict.fromkeys(_metric_word(m) for m in secondary['metric']))}: "
-                f"{secondary_text}"
-            )
-        out[claim.key] = {
-            "title": claim.title,
-            "paper": claim.paper_text,
-            "in_paper": claim.in_paper,
-            "metric": metric,
-            "verdict": verdict,
-            "why": why,
-            "effect": effect or "no comparison",
-            "secondary": secondary_text,
-            "evidence": evidence or "no comparison",
+    for key, d in claim_decisions(table, synthetic, one_class_share, constant_share, claims).items():
+        out[key] = {
+            "title": d["title"],
+            "paper": d["paper"],
+            "in_paper": d["in_paper"],
+            "metric": d["metric"],
+            "code": d["code"],
+            "reason": d["reason"],
+            **claim_words(d),
             "comparisons": [
                 {
                     "comparison": r["comparison"],
@@ -381,7 +359,7 @@ def claim_verdicts(
                     "ci_high": r["ci_high"],
                     "p": r["p"],
                 }
-                for _, r in primary.iterrows()
+                for r in d["primary"]
             ],
         }
     return out

@@ -27,7 +27,7 @@ from .claims import CLAIMS, Claim
 from .paired import MDE80_FACTOR, delong_test, holm, paired_auc_bootstrap, paper_auc_effect
 from .paper import TWO_STREAM, model_label, row_key
 from .verdict_words import VERDICT_LABELS, verdict_sentence
-from .verdicts import EQUIVALENCE_MARGIN, combine, decide
+from .verdicts import EQUIVALENCE_MARGIN, NOT_TESTABLE, combine, decide
 
 FLOOR = "Descriptors"
 #: The number of bootstrap resamples of every paired comparison.
@@ -207,7 +207,7 @@ def question_verdicts(table: pd.DataFrame, synthetic: bool, questions=QUESTIONS)
         rows = table[table["question"] == q.key]
         codes = list(rows["verdict"])
         if not codes or "missing" in codes:
-            verdict, label = "not testable here", "not testable here: a model it compares has no predictions"
+            verdict, label = NOT_TESTABLE, "not testable here: a model it compares has no predictions"
         else:
             verdict = combine(codes)
             label = VERDICT_LABELS[verdict]

@@ -16,6 +16,20 @@ EQUIVALENT = "equivalent"
 INCONCLUSIVE = "inconclusive"
 #: Every verdict code, in the order of the rules.
 VERDICTS = (SUPPORTED, CONTRADICTED, RULED_OUT, EQUIVALENT, INCONCLUSIVE)
+#: A claim or question the rules are not applied to: its data cannot carry a test.
+NOT_TESTABLE = "not testable here"
+
+#: Why a claim got its code: BY_RULES (the rules decided), or why it is NOT_TESTABLE, in the
+#: order `claims.claim_decisions` checks them: synthetic data; at least half of a compared
+#: model's runs gave every test image one class (a threshold metric) or one probability (AUC);
+#: a model's runs missing; a comparison with the same difference in every run.
+BY_RULES = "rules"
+SYNTHETIC_DATA = "synthetic"
+ONE_CLASS = "one_class"
+ONE_PROBABILITY = "one_probability"
+RUNS_MISSING = "missing"
+NO_SPREAD = "no_spread"
+REASONS = (BY_RULES, SYNTHETIC_DATA, ONE_CLASS, ONE_PROBABILITY, RUNS_MISSING, NO_SPREAD)
 
 #: Equivalence margin in AUC: a margin of ours, stated in the book; below the paper's shape and
 #: entropy effects in AUC units.

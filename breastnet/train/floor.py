@@ -17,7 +17,7 @@ import numpy as np
 
 from ..data.descriptors import DESCRIPTOR_NAMES, descriptor_matrix, descriptor_pipeline
 from ..data.problems import WARNING, raise_if_fatal
-from .result import dataset_description, run_identity, score_test_images
+from .result import RunIdentity, dataset_description, score_test_images
 from .runtime import provenance
 
 WEIGHTS = "none (hand-crafted descriptors)"
@@ -67,7 +67,7 @@ def run_floor(dataset, split, variant, seed: int, profile, cache_dir=None) -> tu
     p_malignant = floor_probability(pipeline, x[split.test])
     metrics, predictions = score_test_images([dataset.records[i] for i in split.test], p_malignant)
     result = {
-        "run": run_identity(variant, split, seed, profile, dataset),
+        "run": RunIdentity(variant, split, seed, profile, dataset).to_dict(),
         "config": {
             "variant": variant.to_dict(),
             "profile": profile.to_dict(),

@@ -5,8 +5,10 @@ malignant), specificity (recall of benign), ROC AUC, balanced accuracy, and
 calibration: Brier score and ECE. ECE uses 10 equal-width bins of the predicted
 probability of malignancy (the binning of scikit-learn's `calibration_curve`
 with strategy="uniform"), weighting each bin's |observed rate - mean
-prediction| by its share of images. Regression of the BI-RADS score: RMSE and
-Pearson's correlation coefficient (the paper's CC).
+prediction| by its share of images; the same bins (`calibration_bins`) draw the book's
+reliability diagrams. Regression of the BI-RADS score: RMSE and Pearson's correlation
+coefficient (the paper's CC). The prediction entropy of each test image is the loss's
+formula (`breastnet.model.entropy`) in NumPy.
 """
 
 from __future__ import annotations
@@ -25,20 +27,54 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
+from ..model.entropy import entropy
+
 ECE_BINS = 10
+#: Floor inside the log of the recorded prediction entropy (the loss uses Keras' epsilon).
+ENTROPY_FLOOR = 1e-12
 METRIC_KEYS = ("accuracy", "sensitivity", "specificity", "auc", "balanced_accuracy", "rmse", "cc", "ece", "brier")
 
 
-def expected_calibration_error(y_true, p_malignant, n_bins: int = ECE_BINS) -> float:
-    """ECE over equal-width bins of the predicted malignancy probability."""
+def calibration_bins(y_true, p_malignant, n_bins: int = ECE_BINS) -> dict[str, np.ndarray]:
+    """Equal-width bins of the predicted malignancy probability: the data of ECE and of a reliability diagram.
+
+    The bins and rates are scikit-learn's `calibration_curve` (strategy="uniform"), which
+    also checks the inputs (binary labels, probabilities in [0, 1]).
+
+    Returns:
+        One value per bin: "lower", "upper" (edges), "count" (images), "mean_predicted",
+        "observed" (malignant rate); an empty bin has count 0 and NaN rates.
+    """
     y_true = np.asarray(y_true)
     p = np.asarray(p_malignant, dtype=float)
-    observed, predicted = calibration_curve(y_true, p, n_bins=n_bins, strategy="uniform")
-    # calibration_curve drops empty bins; count images in the kept bins the same way.
+    observed, predicted = calibration_curve(y_true, p, n_bins=n_bins, strategy="uniform")  # of non-empty bins
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    counts = np.bincount(np.searchsorted(edges[1:-1], p), minlength=n_bins)  # as sklearn bins
-    counts = counts[counts > 0]
-    return float(np.sum(counts / len(p) * np.abs(observed - predicted)))
+    count = np.bincount(np.searchsorted(edges[1:-1], p), minlength=n_bins)  # as sklearn bins
+    used = count > 0
+    mean_predicted, observed_rate = np.full(n_bins, math.nan), np.full(n_bins, math.nan)
+    mean_predicted[used], observed_rate[used] = predicted, observed
+    return {
+        "lower": edges[:-1],
+        "upper": edges[1:],
+        "count": count,
+        "mean_predicted": mean_predicted,
+        "observed": observed_rate,
+    }
+
+
+def ece_of_bins(count, observed, mean_predicted) -> float:
+    """ECE of binned predictions: sum over non-empty bins of count / N * |observed - mean_predicted|."""
+    count = np.asarray(count)
+    used = count > 0
+    count = count[used]
+    gap = np.abs(np.asarray(observed, dtype=float)[used] - np.asarray(mean_predicted, dtype=float)[used])
+    return float(np.sum(count / count.sum() * gap))
+
+
+def expected_calibration_error(y_true, p_malignant, n_bins: int = ECE_BINS) -> float:
+    """ECE over equal-width bins of the predicted malignancy probability (`calibration_bins`)."""
+    bins = calibration_bins(y_true, p_malignant, n_bins)
+    return ece_of_bins(bins["count"], bins["observed"], bins["mean_predicted"])
 
 
 def classification_metrics(y_true, p_malignant, threshold: float = 0.5) -> dict:
@@ -75,9 +111,9 @@ def regression_metrics(z_true, z_pred) -> dict:
 
 
 def prediction_entropy_np(probabilities) -> np.ndarray:
-    """Entropy (nats) per row of a probability matrix, numpy version for reports."""
-    p = np.clip(np.asarray(probabilities, dtype=float), 1e-12, 1.0)
-    return -np.sum(np.asarray(probabilities) * np.log(p), axis=-1)
+    """Entropy (nats) per row of a probability matrix, in float64 with NumPy: the loss's
+    `breastnet.model.entropy.entropy` with a floor of 1e-12 inside the log."""
+    return entropy(np.asarray(probabilities, dtype=float), ENTROPY_FLOOR, np)
 
 
 def bootstrap_ci(

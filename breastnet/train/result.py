@@ -7,6 +7,8 @@ Shared by the network runs (`breastnet.train.trainer`) and the classical floor
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..data.problems import WARNING
@@ -28,18 +30,86 @@ def early_stopping_record(profile, validated: bool) -> dict | None:
     return {"monitor": profile.monitor, "patience": profile.patience, "min_epochs": profile.min_epochs}
 
 
-def run_identity(variant, split, seed, profile, dataset) -> dict:
-    """The "run" block of a result file: what was run, on which fold, with which seed."""
-    return {
-        "variant": variant.name,
-        "family": family(variant.name),
-        "alpha": float(variant.alpha),
-        "fold": int(split.fold),
-        "repeat": int(split.repeat),
-        "seed": int(seed),
-        "profile": profile.name,
-        "dataset": dataset.name,
-    }
+@dataclass(frozen=True)
+class RunIdentity:
+    """What was run: a variant on one fold of a dataset, with a seed, under a profile.
+
+    Attributes:
+        variant: a `breastnet.model.variants.Variant`.
+        split: a `breastnet.data.splits.Split`.
+        seed: seed of initialisation, shuffling and augmentation.
+        profile: a `breastnet.train.profiles.Profile`.
+        dataset: the `Dataset` the split indexes.
+    """
+
+    variant: object
+    split: object
+    seed: int
+    profile: object
+    dataset: object
+
+    def to_dict(self) -> dict:
+        """The "run" block of a result file."""
+        return {
+            "variant": self.variant.name,
+            "family": family(self.variant.name),
+            "alpha": float(self.variant.alpha),
+            "fold": int(self.split.fold),
+            "repeat": int(self.split.repeat),
+            "seed": int(self.seed),
+            "profile": self.profile.name,
+            "dataset": self.dataset.name,
+        }
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    """How a network run was trained, and how its training went.
+
+    Attributes:
+        input_size: the patch side the network trained at.
+        optimizer, determinism, cpu_threads: as recorded strings.
+        validated: whether the run had a validation part (and so early stopping, if the
+            profile has a `patience`).
+        patch_key: content hash of the patch set.
+        weights_used: what the backbones started from.
+        history: Keras' History.history of the run.
+        best_epoch: the epoch early stopping restored (1-based), or None.
+        learning_curve: whether the history holds test AUC per epoch.
+        seconds: wall time of each phase; "epochs" is the list of epoch times.
+        images_per_epoch: training images seen per epoch.
+    """
+
+    input_size: int
+    optimizer: str
+    determinism: str
+    cpu_threads: str
+    validated: bool
+    patch_key: str
+    weights_used: str
+    history: dict
+    best_epoch: int | None
+    learning_curve: bool
+    seconds: dict
+    images_per_epoch: int
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A network run's result before it is a file: what was run, how it trained, what it measured.
+
+    Attributes:
+        run: what was run.
+        training: how it was trained.
+        metrics, predictions: what its test images measured (`score_test_images`).
+        provenance: `breastnet.train.runtime.provenance()`.
+    """
+
+    run: RunIdentity
+    training: TrainingRecord
+    metrics: dict
+    predictions: dict
+    provenance: dict
 
 
 def dataset_description(dataset, split, **extra) -> dict:
@@ -83,78 +153,41 @@ def score_test_images(test_records, p_malignant, birads_pred=None) -> tuple[dict
     return metrics, predictions
 
 
-def network_result(
-    *,
-    variant,
-    split,
-    seed,
-    profile,
-    dataset,
-    input_size,
-    optimizer,
-    determinism,
-    cpu_threads,
-    validated,
-    patch_key,
-    weights_used,
-    history,
-    best_epoch,
-    learning_curve,
-    seconds,
-    images_per_epoch,
-    metrics,
-    predictions,
-    provenance,
-) -> dict:
-    """The result file of a network run (schema: `breastnet.study.results`).
-
-    Args:
-        variant, split, seed, profile, dataset: what was run (see `run_identity`).
-        input_size: the patch side the network trained at.
-        optimizer, determinism, cpu_threads: how it was trained, as recorded strings.
-        validated: whether the run had a validation part (and so early stopping, if the
-            profile has a `patience`).
-        patch_key: content hash of the patch set.
-        weights_used: what the backbones started from.
-        history: Keras' History.history of the run.
-        best_epoch: the epoch early stopping restored (1-based), or None.
-        learning_curve: whether the history holds test AUC per epoch.
-        seconds: wall time of each phase; "epochs" is the list of epoch times.
-        images_per_epoch: training images seen per epoch.
-        metrics, predictions: from `score_test_images`.
-        provenance: `breastnet.train.runtime.provenance()`.
-    """
-    history = {k: [float(v) for v in vals] for k, vals in history.items()}
+def network_result(record: RunRecord) -> dict:
+    """The result file of a network run (schema: `breastnet.study.results`)."""
+    run, training = record.run, record.training
+    variant, profile = run.variant, run.profile
+    history = {k: [float(v) for v in vals] for k, vals in training.history.items()}
     return {
-        "run": run_identity(variant, split, seed, profile, dataset),
+        "run": run.to_dict(),
         "config": {
             "variant": variant.to_dict(),
             "profile": profile.to_dict(),
-            "input_size": input_size,
-            "optimizer": optimizer,
+            "input_size": training.input_size,
+            "optimizer": training.optimizer,
             "loss": "CE - alpha*H(p)" + (" + MSE(BI-RADS score)" if variant.multitask else ""),
-            "determinism": determinism,
+            "determinism": training.determinism,
             "run_eagerly": profile.run_eagerly,
-            "cpu_threads": cpu_threads,
+            "cpu_threads": training.cpu_threads,
             "bn_stats": profile.bn_stats,
             "bn_momentum": profile.bn_momentum,
             "crop": profile.crop,
-            "early_stopping": early_stopping_record(profile, validated),
+            "early_stopping": early_stopping_record(profile, training.validated),
         },
-        "dataset": dataset_description(dataset, split, patch_key=patch_key),
-        "weights": weights_used,
-        "warnings": [p.to_dict() for p in dataset.problems if p.severity == WARNING],
+        "dataset": dataset_description(run.dataset, run.split, patch_key=training.patch_key),
+        "weights": training.weights_used,
+        "warnings": [p.to_dict() for p in run.dataset.problems if p.severity == WARNING],
         "training": {
             "epochs_run": len(history.get("loss", [])),
-            "best_epoch": best_epoch,
-            "learning_curve": learning_curve,
+            "best_epoch": training.best_epoch,
+            "learning_curve": training.learning_curve,
             "history": history,
-            "seconds": seconds,
-            "train_images_per_second": _steady_rate(seconds["epochs"], images_per_epoch),
+            "seconds": training.seconds,
+            "train_images_per_second": _steady_rate(training.seconds["epochs"], training.images_per_epoch),
         },
-        "metrics": metrics,
-        "provenance": provenance,
-        "predictions": predictions,
+        "metrics": record.metrics,
+        "provenance": record.provenance,
+        "predictions": record.predictions,
     }
 
 

@@ -37,7 +37,7 @@ from ..model.variants import Variant
 from .batches import PatchStore, TrainBatches, _targets
 from .loop import EpochTimer, RunEvaluation, fit_batches, predict_rows, raise_if_diverged
 from .optimizer import LEARNING_RATE, cosine_scheduler, make_optimizer, optimizer_description
-from .result import network_result, score_test_images
+from .result import RunIdentity, RunRecord, TrainingRecord, network_result, score_test_images
 from .runtime import enable_determinism, provenance, seed_everything
 
 
@@ -349,12 +349,7 @@ class Trainer:
         )
         seconds = {**fitted.seconds, "evaluate": time.perf_counter() - t_eval, "epochs": fitted.epoch_seconds}
         seconds["total"] = time.perf_counter() - fitted.started
-        result = network_result(
-            variant=variant,
-            split=split,
-            seed=seed,
-            profile=profile,
-            dataset=dataset,
+        training = TrainingRecord(
             input_size=fitted.size,
             optimizer=optimizer_description(
                 profile.learning_rate, profile.weight_ema, profile.optimizer, profile.lr_schedule
@@ -369,8 +364,7 @@ class Trainer:
             learning_curve=learning_curve,
             seconds=seconds,
             images_per_epoch=fitted.images_per_epoch,
-            metrics=metrics,
-            predictions=predictions,
-            provenance=provenance(),
         )
+        run = RunIdentity(variant, split, seed, profile, dataset)
+        result = network_result(RunRecord(run, training, metrics, predictions, provenance()))
         return result, features
