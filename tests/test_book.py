@@ -192,3 +192,67 @@ def test_pdf_has_the_tables_and_no_html_placeholders(smoke_book):
     assert "descriptors + logistic regression (floor) (reference row of ours" in tex  # Table 1's floor row
     assert "SYNTHETIC data: not patient data" in tex  # the data box
     assert "glue(" not in tex  # code cells are left out of the PDF
+
+
+@pytest.fixture(scope="module")
+def imagenet_book(smoke_book, tmp_path_factory):
+    """The smoke book again, from its result files rewritten to record ImageNet weights.
+
+    No machine here can load the ImageNet weights, so the test changes the one field a run from
+    ImageNet writes differently (`weights`) in every network result of the smoke study, and then
+    re-runs the transfer chapter as a reader's build would: it finds every study run, trains the
+    random-init twins of `transfer_variants` (CV and held-out) that are missing, and renders the book.
+    """
+    import json
+
+    from breastnet.book import build_book
+
+    source = smoke_book.html.parents[1]
+    root = tmp_path_factory.mktemp("imagenet-book")
+    for name in ("_config.yml", "_toc.yml", "references.bib"):
+        shutil.copy(source / name, root / name)
+    for name in ("notebooks", "book", "results"):
+        shutil.copytree(source / name, root / name, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    rewritten = 0
+    for path in sorted((root / "results").rglob("*.json")):
+        result = json.loads(path.read_text())
+        if isinstance(result, dict) and str(result.get("weights", "")).startswith("random init"):
+            result["weights"] = "imagenet"
+            path.write_text(json.dumps(result, indent=1))
+            rewritten += 1
+    assert rewritten > 0
+    lines = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BREASTNET_CACHE", str(tmp_path_factory.mktemp("cache")))
+        mp.delenv("BREASTNET_DATA", raising=False)
+        build = build_book("smoke", None, root / "results", root=root, only=["08_transfer"], log=lines.append)
+    print("\n".join(lines))
+    return build
+
+
+def test_a_build_from_imagenet_asks_the_transfer_question(imagenet_book):
+    from bs4 import BeautifulSoup
+
+    from breastnet.data.synthetic import synthetic_dataset
+    from breastnet.study.plan import study_dataset, study_folder
+    from breastnet.study.results import load_results
+    from breastnet.train.profiles import get_profile
+
+    root = imagenet_book.html.parents[1]
+    profile = get_profile("smoke")
+    data = study_dataset(synthetic_dataset(), profile)
+    twin = study_folder(root / "results", data, profile, None, create=False)
+    trained = load_results(twin, heldout=True)
+    assert {r["run"]["variant"] for r in trained} == set(profile.transfer_variants)  # the twins, nothing else
+    assert {r["weights"] for r in trained} == {"random init"}
+    assert {r["run"].get("kind", "cv") for r in trained} == {"cv", "heldout"}
+    chapter = page(imagenet_book, "book/generated/08_transfer.html")
+    assert "NOT tested" not in chapter and "the transfer question is asked" in chapter
+    soup = BeautifulSoup(chapter, "html.parser")
+    compared = {td.get_text(strip=True) for td in soup.find_all("td")}
+    for variant in profile.transfer_variants:
+        assert f"{variant} (imagenet) − {variant} (random init)" in compared, variant
+    assert "On the held-out patients" in chapter and "Verdict (on the held-out patients)" in chapter
+    assert [img for img in soup.find_all("img") if "_images/" in img["src"]], "no forest figure"
+    intro = page(imagenet_book, "book/intro.html")
+    assert "NOT tested" not in intro and "the transfer question is asked" in intro
