@@ -10,6 +10,7 @@ files only: no Keras, no breastnet import.
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import json
 import re
@@ -44,9 +45,9 @@ def normal(text: str) -> str:
     return " ".join(text.split())
 
 
-def log_entries(text: str | None = None) -> dict[str, str]:
+def log_entries() -> dict[str, str]:
     """Heading ("2026-12-08 BUS-BRA book") -> the entry's text, in the log's order."""
-    text = LOG.read_text() if text is None else text
+    text = LOG.read_text()
     parts = re.split(r"^## (20\d\d-\d\d-\d\d .+)$", text, flags=re.M)
     headings = [normal(h) for h in parts[1::2]]
     assert len(headings) == len(set(headings)), "two log entries share a heading"
@@ -108,6 +109,7 @@ def hash_comment_blocks(text: str) -> list[str]:
     return blocks
 
 
+@functools.cache
 def documents() -> dict[str, list[str]]:
     """Every document other than the log, as its blocks of prose."""
     docs = {}
