@@ -11,8 +11,7 @@ BREASTNET_DATA ?=
 EXTERNAL_DATA ?=
 RESULTS ?= results
 # Training processes before the notebooks: two one-thread processes beat one two-thread
-# process on two cores (benchmarks/LOG.md, 2026-11-30 books, one process against two workers).
-# Results record their threads.
+# process on the 2-core CI machine (benchmarks/README.md). Results record their threads.
 WORKERS ?= 2
 # ENGINE=ray: train on Ray actors instead (a local Ray, or the cluster at $RAY_ADDRESS; README).
 ENGINE ?= local
