@@ -10,7 +10,7 @@ then trains the study's folds from it, and the result files record `file:NAME` a
 No subset patient is seen in pretraining (the split is by patient), so the study's test folds
 stay unseen; but the pretrained network has seen many more labelled images of the same
 dataset, which is a different question from the paper's limited-data one (see
-benchmarks/README.md, "In-domain pretraining").
+benchmarks/LOG.md, 2026-12-03 in-domain pretraining).
 
 Usage:
     .venv/bin/python benchmarks/bench_pretrain.py --data ../shared/data/BUS-BRA \

@@ -33,17 +33,17 @@ class Rate:
     source: str
 
 
-# Host speeds differ: on an AVX-512 host of 2026-12-01 the plain TensorFlow baseline ran 2.6x (64 px)
-# to 3.1x (224 px) faster than on this AVX2 one (benchmarks/README.md, "Backends on the CPU").
+# Rates of one 2-core AMD EPYC with AVX2 only; an AVX-512 one ran the plain TensorFlow baseline
+# 2.6x (64 px) to 3.1x (224 px) faster (benchmarks/LOG.md, 2026-12-01 backends on the CPU), so on
+# a CPU like that one the estimate runs long.
 CPU = "2-core CPU (AMD EPYC, AVX2)"
 RATES = (
-    # The `cpu` book on BUS-BRA (study cpu-db1cda6e, 2026-12-01): its 36 network runs trained
-    # 102,090 stream-image-epochs in 3,671 process-seconds, two one-thread processes at once
-    # (per variant 12.9 (Inception) to 43.7 (Han2017) stream-images/s).
+    # The cpu book on BUS-BRA: its network runs' stream-image-epochs over their process-seconds,
+    # two one-thread processes at once (benchmarks/LOG.md, 2026-12-01 books with early stopping).
     Rate(CPU, "tensorflow", 64, 27.8, 2, "the cpu book on BUS-BRA, 2026-12-01"),
-    # bench_training.py (`project`, one process, 2 threads, 2026-11-30): 0.99 two-stream images/s
-    # of training; divided by 1.25 for evaluation (precise BN, validation and test: 20 % of a
-    # 64 px run, benchmarks/README.md "Cost of precise statistics").
+    # bench_training.py (`project`, one process, 2 threads): two-stream training images/s, divided by
+    # 1.25 for evaluation, the 20 % that precise BN, validation and test took of a 64 px run
+    # (benchmarks/LOG.md, 2026-11-30 bench_training at 224 px and two workers).
     Rate(CPU, "tensorflow", 224, 2 * 0.99 / 1.25, 1, "bench_training.py, 2026-11-30"),
     Rate("NVIDIA H200", "torch", 224, None, 1, "not measured: no GPU was lent to the sessions so far"),
 )

@@ -204,19 +204,16 @@ PROFILES: dict[str, Profile] = {
         seeds=2,
         heldout_draw=(24, 24),
     ),
-    # cpu: from measured learning curves (benchmarks/README.md, "Learning curves"): DSTL at 64 px
-    # on BUS-BRA plateaus after 6-10 epochs, and the epoch that early stopping picks on the
-    # ~40-image validation part tests worse than the 10th (mean test AUC 0.84 against 0.86 over
-    # three folds), so runs train 10 epochs without early stopping, as the paper trains; one
-    # alpha spectrum (E-DMTL) keeps `make book` under 75 minutes on two of the three 2-core CPUs
-    # measured (39.2 min synthetic, 42.6 BUS-BRA on an AVX-512 AMD EPYC; 96.0 BUS-BRA on an
-    # AVX2-only one; README). The paper's SGD:
-    # a whole BUS-BRA book with Adam (2026-12-03) gave the two-stream rows the same mean test AUC
-    # (0.839 against 0.837; benchmarks/README.md, "Optimiser"). Nothing stops early, so no
-    # validation part is held out (`val_fraction` 0): the networks train on every image of the
-    # training fold, as the descriptor floor and the final models do (DSTL at epoch 10: +0.033 to
-    # +0.054 on four of five folds measured, -0.002 on the fifth; over epochs 8-10 smaller, so no
-    # measured gain, only no measured harm; benchmarks/README.md).
+    # cpu: 10 epochs without early stopping, as the paper trains: on BUS-BRA the epoch that early
+    # stopping picked on the ~40-image validation part tested worse than the tenth (benchmarks/LOG.md,
+    # 2026-12-02 early stopping against a fixed budget). With nothing to stop on, no validation part
+    # is held out (`val_fraction` 0): the networks train on every image of the training fold, as the
+    # descriptor floor and the final models do; no measured gain, only no measured harm (LOG.md,
+    # 2026-12-03 training on the validation part). The paper's SGD: a whole BUS-BRA book with Adam
+    # gave the two-stream rows the same mean test AUC (LOG.md, 2026-12-03 Adam against SGD). One
+    # alpha spectrum (E-DMTL) keeps the BUS-BRA book near an hour on a 2-core AMD EPYC with AVX-512
+    # (LOG.md, 2026-12-08 BUS-BRA book); on an AVX2-only one the book took more than twice as long
+    # as on an AVX-512 one (LOG.md, 2026-12-03 BUS-BRA book on AMD EPYC AVX2).
     "cpu": Profile(
         name="cpu",
         size=64,
