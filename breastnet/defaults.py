@@ -16,7 +16,7 @@ from pathlib import Path
 #: The profile of `make book`, the command line and the notebooks (`breastnet.train.profiles`).
 PROFILE = "cpu"
 #: Training processes of a sweep: two one-thread processes beat one two-thread process on the
-#: 2-core CI machine (benchmarks/README.md, "workers").
+#: 2-core CI machine (benchmarks/LOG.md, 2026-11-30 books, one process against two workers).
 WORKERS = 2
 #: What a notebook trains in: its own kernel, so that Keras' lines show in the cell.
 NOTEBOOK_WORKERS = 1

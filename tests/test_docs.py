@@ -29,14 +29,6 @@ FIGURE = re.compile(r"(?<![\d.])0\.\d{3}(?![\d.])")
 #: Dates that name no measurement, in files this test does not reword: when a field of the
 #: result files appeared.
 NOT_MEASUREMENTS = ("files before 2026-12-02",)
-#: Paths of the README's layout that do not exist yet: created by the restructuring of issue 32.
-RESTRUCTURING = {
-    "breastnet/defaults.py",
-    "breastnet/deploy/",
-    "breastnet/book/",
-    "breastnet/cli/",
-    "tools/screenshots.py",
-}
 #: Every entry names these.
 FIELDS = ("**Commit:**", "**CPU:**", "**Command:**", "**JSON:**")
 
@@ -213,5 +205,5 @@ def readme_paths(text: str) -> set[str]:
 
 
 def test_every_path_the_readme_names_exists():
-    missing = sorted(p for p in readme_paths(README) if not (ROOT / p).exists() and p not in RESTRUCTURING)
+    missing = sorted(p for p in readme_paths(README) if not (ROOT / p).exists())
     assert not missing

@@ -7,9 +7,9 @@ paper's "every epoch". Keras 3 removed `decay`; `InverseTimeDecay(1e-3,
 decay_steps=1, decay_rate=1e-6)` computes exactly that formula. The initial learning
 rate is a profile field (`learning_rate`); the paper's 1e-3 is the `paper` profile's.
 The optimiser itself is a profile field too (`optimizer`: "sgd", the paper's and every profile's, or "adam",
-measured on BUS-BRA without a gain; benchmarks/README.md) and is named in every result file.
+measured on BUS-BRA without a gain; benchmarks/LOG.md, 2026-12-03 Adam against SGD) and is named in every result file.
 So is the schedule (`lr_schedule`: "inverse_time", the paper's decay above, or
-"cosine", measured on BUS-BRA without a gain; benchmarks/README.md).
+"cosine", measured on BUS-BRA without a gain; benchmarks/LOG.md, 2026-12-06 learning-rate schedule and five folds).
 """
 
 from __future__ import annotations

@@ -145,7 +145,8 @@ def cpu_description() -> str:
 
     Recorded because TensorFlow's oneDNN kernels differ by instruction set, and on short
     runs of DenseNet the different rounding alone moves a run's test AUC by several
-    hundredths (benchmarks/README.md); "unknown" parts where the system does not say.
+    hundredths (benchmarks/LOG.md, 2026-12-02 early stopping against a fixed budget); "unknown" parts where
+    the system does not say.
     """
     model, flags = platform.processor() or "unknown", set()
     try:
