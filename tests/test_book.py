@@ -240,8 +240,8 @@ def test_a_build_from_imagenet_asks_the_transfer_question(imagenet_book):
 
     root = imagenet_book.html.parents[1]
     profile = get_profile("smoke")
-    data = study_dataset(synthetic_dataset(), profile)
-    twin = study_folder(root / "results", data, profile, None, create=False)
+    random = profile.replace(weights=None)  # the twins' profile: its weights are part of the folder's hash
+    twin = study_folder(root / "results", study_dataset(synthetic_dataset(), random), random, None, create=False)
     trained = load_results(twin, heldout=True)
     assert {r["run"]["variant"] for r in trained} == set(profile.transfer_variants)  # the twins, nothing else
     assert {r["weights"] for r in trained} == {"random init"}
